@@ -1,0 +1,23 @@
+//! Progress bars on stderr (indicatif hides them when stderr is not a terminal).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::labels::pseudo_label::ProgressFactory;
+
+/// Makes bars that draw on stderr, or hidden ones when quiet.
+pub struct StderrProgress {
+    /// Draw nothing.
+    pub quiet: bool,
+}
+
+impl ProgressFactory for StderrProgress {
+    fn bar(&self, name: &'static str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let style = ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("the template is valid")
+            .progress_chars("=> ");
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style).with_prefix(name)
+    }
+}

@@ -1,0 +1,12 @@
+//! Data in: dataset configs, readers that turn folders into recordings in physical units,
+//! and windowing.
+
+pub mod config;
+pub mod readers;
+pub mod recording;
+pub mod window;
+
+pub use config::DatasetConfig;
+pub use readers::read_dataset;
+pub use recording::{ChannelLayout, Recording};
+pub use window::{Window, cut_windows};

@@ -1,0 +1,270 @@
+//! UCI DSADS (Daily and Sports Activities): `aXX/pY/sZZ.txt`, each file one 5 s segment of
+//! 125 rows x 45 comma-separated values, no header, 5 units x (acc, gyro, mag) x (x, y, z).
+//!
+//! The layout is checked before anything is parsed: every configured activity and subject
+//! folder must exist, no unknown folder or file may sit among them, and every
+//! activity/subject folder must hold the same segment files (so a bundled subset of
+//! segments reads, but a half-extracted archive does not). The UCI archive's parent
+//! folder (holding `data/`) works too.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use super::fields::parse_finite;
+use super::{DatasetReader, list_folder};
+use crate::data::config::{DatasetConfig, Modality};
+use crate::data::recording::{ChannelLayout, Recording};
+use crate::error::{Error, Result};
+
+/// Values per row of a DSADS file.
+pub const DSADS_COLUMNS: usize = 45;
+/// Rows per DSADS segment file (5 s at 25 Hz).
+pub const DSADS_ROWS: usize = 125;
+
+/// Reader for the DSADS layout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DsadsReader;
+
+/// One segment file to parse.
+struct Segment {
+    activity: String,
+    subject: String,
+    /// Path relative to the data root, `/`-separated.
+    source: String,
+}
+
+impl DatasetReader for DsadsReader {
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>> {
+        let root = dataset_root(dir)?;
+        let segments = list_segments(&root, config)?;
+        let columns = column_map(config, dir)?;
+        let channels = ChannelLayout::new(config).channels();
+        progress.set_length(segments.len() as u64);
+        segments
+            .par_iter()
+            .map(|segment| {
+                let path = root.join(&segment.source);
+                let samples = parse_segment(&path, &columns, channels)?;
+                progress.inc(1);
+                Ok(Recording {
+                    subject: segment.subject.clone(),
+                    activity: segment.activity.clone(),
+                    source: segment.source.clone(),
+                    start: 0,
+                    samples,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The folder holding `a01..`: `dir` itself, or `dir/data` as in the UCI archive.
+fn dataset_root(dir: &Path) -> Result<PathBuf> {
+    let has_activity_folders =
+        |d: &Path| list_folder(d).map(|entries| entries.iter().any(|(name, is_dir)| *is_dir && is_activity_name(name)));
+    if has_activity_folders(dir)? {
+        return Ok(dir.to_path_buf());
+    }
+    let nested = dir.join("data");
+    if nested.is_dir() && has_activity_folders(&nested)? {
+        return Ok(nested);
+    }
+    Err(Error::BadDataset {
+        path: dir.to_path_buf(),
+        problem: "holds no DSADS activity folders (a01 .. a19)".into(),
+        fix: "pass --data-dir the folder holding a01..a19 (or the UCI archive's folder holding data/)".into(),
+    })
+}
+
+fn is_activity_name(name: &str) -> bool {
+    name.len() == 3 && name.starts_with('a') && name[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_segment_name(name: &str) -> bool {
+    name.strip_prefix('s')
+        .and_then(|rest| rest.strip_suffix(".txt"))
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Walk `root/aXX/pY/sZZ.txt`, checking it against the config, in sorted order.
+fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
+    let layout_error =
+        |path: PathBuf, problem: String, fix: &str| Error::BadDataset { path, problem, fix: fix.to_string() };
+    let activities: Vec<String> = list_folder(root)?
+        .into_iter()
+        .filter(|(_, is_dir)| *is_dir) // loose files at the root (README, PROVENANCE) are docs
+        .map(|(name, _)| name)
+        .collect();
+    for name in &activities {
+        if config.class_by_id(name).is_none() {
+            return Err(layout_error(
+                root.join(name),
+                "is not an activity listed in dataset.classes".into(),
+                "remove the folder, or add the activity to dataset.classes in the config",
+            ));
+        }
+    }
+    for class in &config.classes {
+        if !activities.contains(&class.id) {
+            return Err(layout_error(
+                root.join(&class.id),
+                format!("is missing (activity {:?} is in dataset.classes)", class.name),
+                "re-extract the dataset, or remove the class from the config",
+            ));
+        }
+    }
+
+    let mut segments = Vec::new();
+    // (activity/subject folder, segment names) of the first folder seen, to compare others with.
+    let mut reference: Option<(String, BTreeSet<String>)> = None;
+    for activity in &activities {
+        let activity_dir = root.join(activity);
+        let subjects = list_folder(&activity_dir)?;
+        for (name, is_dir) in &subjects {
+            if !is_dir || config.split.role_of(name).is_none() {
+                return Err(layout_error(
+                    activity_dir.join(name),
+                    "is not a subject folder named in dataset.split".into(),
+                    "remove it, or add the subject to dataset.split",
+                ));
+            }
+        }
+        for subject in config.split.subjects() {
+            if !subjects.iter().any(|(name, _)| name == subject) {
+                return Err(layout_error(
+                    activity_dir.join(subject),
+                    "is missing (the subject is named in dataset.split)".into(),
+                    "re-extract the dataset, or remove the subject from dataset.split",
+                ));
+            }
+        }
+        for (subject, _) in &subjects {
+            let subject_dir = activity_dir.join(subject);
+            let mut files = BTreeSet::new();
+            for (name, is_dir) in list_folder(&subject_dir)? {
+                if is_dir || !is_segment_name(&name) {
+                    return Err(layout_error(
+                        subject_dir.join(&name),
+                        "is not a DSADS segment file (sNN.txt)".into(),
+                        "remove it from the dataset folder",
+                    ));
+                }
+                files.insert(name);
+            }
+            let folder = format!("{activity}/{subject}");
+            match &reference {
+                None => reference = Some((folder.clone(), files.clone())),
+                Some((first, expected)) => {
+                    if let Some(missing) = expected.difference(&files).next() {
+                        return Err(layout_error(
+                            subject_dir.join(missing),
+                            format!("is missing, but {first}/{missing} exists"),
+                            "re-extract the dataset: every activity/subject folder must hold the same segments",
+                        ));
+                    }
+                    if let Some(extra) = files.difference(expected).next() {
+                        return Err(layout_error(
+                            subject_dir.join(extra),
+                            format!("has no counterpart {first}/{extra}"),
+                            "re-extract the dataset: every activity/subject folder must hold the same segments",
+                        ));
+                    }
+                }
+            }
+            segments.extend(files.into_iter().map(|file| Segment {
+                activity: activity.clone(),
+                subject: subject.clone(),
+                source: format!("{folder}/{file}"),
+            }));
+        }
+    }
+    Ok(segments)
+}
+
+/// (channel row, file column, unit factor) for every channel of the network input.
+fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, usize, f32)>> {
+    let layout = ChannelLayout::new(config);
+    let mut map = Vec::with_capacity(layout.channels());
+    for (s, sensor) in config.sensors.iter().enumerate() {
+        let columns = sensor.columns.as_ref().expect("validated: dsads sensors have columns");
+        for modality in Modality::ALL {
+            let (Some(file_columns), Some(rows)) = (columns.get(modality), layout.rows(s, modality)) else {
+                continue;
+            };
+            let scale = match modality {
+                Modality::Acc => config.units.acc.to_mps2(),
+                Modality::Gyro => config.units.gyro.to_rads(),
+                Modality::Mag => 1.0,
+            };
+            for (row, column) in rows.into_iter().zip(file_columns) {
+                if column >= DSADS_COLUMNS {
+                    return Err(Error::InvalidConfig {
+                        path: config_hint.to_path_buf(),
+                        field: format!("dataset.sensors[{s}].columns.{}", modality.name()),
+                        problem: format!(
+                            "names column {column}, but DSADS files have {DSADS_COLUMNS} (0..{})",
+                            DSADS_COLUMNS - 1
+                        ),
+                        fix: "use zero-based column indices below 45".into(),
+                    });
+                }
+                map.push((row, column, scale));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// Parse one segment file into `[channels, 125]`.
+fn parse_segment(path: &Path, columns: &[(usize, usize, f32)], channels: usize) -> Result<Array2<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, "check the file is readable", e))?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes.as_slice());
+    let mut samples = Array2::<f32>::zeros((channels, DSADS_ROWS));
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    loop {
+        let line = reader.position().line();
+        let more = reader.read_byte_record(&mut record).map_err(|e| Error::BadRow {
+            path: path.to_path_buf(),
+            line,
+            problem: format!("cannot be read as CSV ({e})"),
+            fix: "repair or re-extract the file".into(),
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.len() != DSADS_COLUMNS {
+            return Err(Error::BadRow {
+                path: path.to_path_buf(),
+                line,
+                problem: format!("has {} values, DSADS rows have {DSADS_COLUMNS}", record.len()),
+                fix: "repair or re-extract the file".into(),
+            });
+        }
+        if rows == DSADS_ROWS {
+            return Err(Error::BadRow {
+                path: path.to_path_buf(),
+                line,
+                problem: format!("is beyond the {DSADS_ROWS} rows of a DSADS segment"),
+                fix: "repair or re-extract the file".into(),
+            });
+        }
+        for &(row, column, scale) in columns {
+            samples[[row, rows]] = parse_finite(&record[column], path, line, column + 1)? * scale;
+        }
+        rows += 1;
+    }
+    if rows != DSADS_ROWS {
+        return Err(Error::BadDataset {
+            path: path.to_path_buf(),
+            problem: format!("has {rows} rows, DSADS segments have {DSADS_ROWS}"),
+            fix: "repair or re-extract the file".into(),
+        });
+    }
+    Ok(samples)
+}

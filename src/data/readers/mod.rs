@@ -1,0 +1,59 @@
+//! Dataset readers: each turns a folder on disk into [`Recording`]s in physical units,
+//! checking the layout its format promises and naming the file and line of anything off.
+
+mod csv_format;
+mod dsads;
+mod fields;
+
+pub use csv_format::CsvReader;
+pub use dsads::DsadsReader;
+
+use std::path::Path;
+
+use indicatif::ProgressBar;
+
+use super::config::{DatasetConfig, DatasetFormat};
+use super::recording::Recording;
+use crate::error::{Error, Result};
+
+/// Reads one dataset format.
+pub trait DatasetReader {
+    /// Read every recording under `dir`, sorted by source file then start, ticking
+    /// `progress` once per file parsed.
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>>;
+}
+
+/// Read `dir` with the reader its config's format names.
+pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>> {
+    if !dir.is_dir() {
+        return Err(Error::BadDataset {
+            path: dir.to_path_buf(),
+            problem: "is not a folder".into(),
+            fix: "pass --data-dir the folder that holds the dataset (see README.md, 'Data')".into(),
+        });
+    }
+    let reader: &dyn DatasetReader = match config.format {
+        DatasetFormat::Dsads => &DsadsReader,
+        DatasetFormat::Csv => &CsvReader,
+    };
+    let mut recordings = reader.read(dir, config, progress)?;
+    recordings.sort_by(|a, b| (&a.source, a.start).cmp(&(&b.source, b.start)));
+    Ok(recordings)
+}
+
+/// Sorted names of the entries of a folder, skipping hidden ones (`.DS_Store`, ...).
+fn list_folder(dir: &Path) -> Result<Vec<(String, bool)>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, "check the folder exists and is readable", e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        names.push((name, entry.path().is_dir()));
+    }
+    names.sort();
+    Ok(names)
+}

@@ -1,0 +1,84 @@
+//! The library's error type: every variant names the file (and line) at fault and ends
+//! with what would fix it, so `pim` can print the chain once and exit non-zero.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong between reading a dataset and writing its labels.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder could not be read, created or written.
+    #[error("cannot {action} {}: {cause}; {fix}", path.display())]
+    Io {
+        /// What was being done ("read", "create folder", ...).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// What would fix it.
+        fix: String,
+        /// The operating system's reason.
+        cause: io::Error,
+    },
+    /// One row of a data file is malformed.
+    #[error("{}:{line}: {problem}; {fix}", path.display())]
+    BadRow {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based line number in the file.
+        line: u64,
+        /// What is wrong with the row.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
+    /// A dataset folder does not have the layout its format requires.
+    #[error("{}: {problem}; {fix}", path.display())]
+    BadDataset {
+        /// The folder or file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid config {}: `{field}` {problem}; {fix}", path.display())]
+    InvalidConfig {
+        /// The config file (or `<built-in>`).
+        path: PathBuf,
+        /// Dotted path of the offending field, e.g. `dataset.pairs[0].left`.
+        field: String,
+        /// What is wrong.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
+    /// A JSON file could not be parsed into the expected structure.
+    #[error("{}: {cause}; {fix}", path.display())]
+    Json {
+        /// The JSON file.
+        path: PathBuf,
+        /// What would fix it.
+        fix: String,
+        /// serde_json's description, with line and column.
+        cause: serde_json::Error,
+    },
+    /// Writing a CSV output failed.
+    #[error("cannot write {}: {cause}; check the disk has space and the folder is writable", path.display())]
+    CsvWrite {
+        /// The output file.
+        path: PathBuf,
+        /// The csv crate's reason.
+        cause: csv::Error,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] with the given action, path and fix.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, fix: impl Into<String>, cause: io::Error) -> Self {
+        Error::Io { action, path: path.into(), fix: fix.into(), cause }
+    }
+}

@@ -1,0 +1,194 @@
+//! The `pseudo-label` stage: read a dataset, window it, compute every window's physical
+//! quantities, fit the discretiser on the training subjects' windows only, and write
+//! `features.csv`, `labels.csv`, `discretiser.json`, `config.json` and `run.json`.
+//!
+//! Nothing is written until everything has been computed, and then every file goes to a
+//! temporary name first ([`StagedOutputs`]): a failure leaves no partial output.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use ndarray::{Array2, Axis};
+use serde::Serialize;
+
+use super::discretise::Discretiser;
+use super::io::{WindowInfo, write_table};
+use super::{Quantity, Task, quantities};
+use crate::config::PimConfig;
+use crate::data::config::SplitRole;
+use crate::data::{Recording, Window, cut_windows, read_dataset};
+use crate::error::{Error, Result};
+use crate::output::StagedOutputs;
+
+/// What a run did, for the summary line and the benchmark.
+#[derive(Debug, Clone)]
+pub struct PseudoLabelReport {
+    /// Recordings read.
+    pub recordings: usize,
+    /// Windows labelled.
+    pub windows: usize,
+    /// Windows of the training subjects (the discretiser's fitting set).
+    pub train_windows: usize,
+    /// Label columns per window.
+    pub quantities: usize,
+    /// Things the user should know (dropped tasks, constant columns, skipped recordings).
+    pub notices: Vec<String>,
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// Time spent reading and parsing the dataset.
+    pub parse_time: Duration,
+    /// Time spent computing the physical quantities.
+    pub features_time: Duration,
+}
+
+/// Provenance written to `run.json` (no timings, so reruns give identical files).
+#[derive(Serialize)]
+struct RunRecord<'a> {
+    pim_version: &'static str,
+    command: &'a [String],
+    windows: usize,
+    windows_by_split: BTreeMap<&'static str, usize>,
+    recordings: usize,
+    tasks: Vec<Task>,
+    quantities: &'a [Quantity],
+    notices: &'a [String],
+}
+
+/// Progress bars for the two long phases, made by the caller (hidden when quiet).
+pub trait ProgressFactory {
+    /// A bar for a phase called `name`.
+    fn bar(&self, name: &'static str) -> ProgressBar;
+}
+
+/// Run the stage on `data_dir`, writing into `out_dir`; `command` is recorded in `run.json`.
+pub fn pseudo_label(
+    config: &PimConfig,
+    data_dir: &Path,
+    out_dir: &Path,
+    command: &[String],
+    progress: &dyn ProgressFactory,
+) -> Result<PseudoLabelReport> {
+    let dataset = &config.dataset;
+    let mut outputs = StagedOutputs::new(out_dir)?;
+    let mut notices = Vec::new();
+    if dataset.pairs.is_empty() {
+        notices.push(format!("dataset {} has no left/right sensor pairs: the symmetry task is dropped", dataset.name));
+    }
+
+    let started = Instant::now();
+    let bar = progress.bar("reading");
+    let recordings = read_dataset(data_dir, dataset, &bar)?;
+    bar.finish_and_clear();
+    let parse_time = started.elapsed();
+
+    let (windows, too_short) = cut_windows(&recordings, dataset.window);
+    if too_short > 0 {
+        notices.push(format!(
+            "{too_short} of {} recordings are shorter than one window ({} samples) and give no windows",
+            recordings.len(),
+            dataset.window.length
+        ));
+    }
+    if windows.is_empty() {
+        return Err(Error::BadDataset {
+            path: data_dir.to_path_buf(),
+            problem: format!("no recording is as long as one window ({} samples)", dataset.window.length),
+            fix: "use shorter windows (dataset.window.length) or longer recordings".into(),
+        });
+    }
+
+    let started = Instant::now();
+    let bar = progress.bar("features");
+    let values = super::compute::compute_quantities(&recordings, &windows, dataset, &config.physics, &bar);
+    bar.finish_and_clear();
+    let features_time = started.elapsed();
+
+    let roles: Vec<SplitRole> = windows
+        .iter()
+        .map(|w| dataset.split.role_of(&recordings[w.recording].subject).expect("readers keep only split subjects"))
+        .collect();
+    let train_rows: Vec<usize> = (0..windows.len()).filter(|&i| roles[i] == SplitRole::Train).collect();
+    if train_rows.is_empty() {
+        return Err(Error::BadDataset {
+            path: data_dir.to_path_buf(),
+            problem: "holds no windows of the training subjects".into(),
+            fix: "check dataset.split.train names subjects present in the data".into(),
+        });
+    }
+    let quantities = quantities(dataset);
+    let names: Vec<String> = quantities.iter().map(|q| q.name.clone()).collect();
+    let (discretiser, warnings) = Discretiser::fit(&config.labels, &names, values.select(Axis(0), &train_rows).view());
+    notices.extend(warnings);
+    let bins = discretiser.transform(values.view());
+
+    let infos = window_infos(config, &recordings, &windows);
+    write_outputs(&mut outputs, &infos, &names, &values, &bins)?;
+    outputs.write_json("discretiser.json", &discretiser)?;
+    outputs.write_json("config.json", config)?;
+    let mut windows_by_split = BTreeMap::new();
+    for role in &roles {
+        let name = match role {
+            SplitRole::Train => "train",
+            SplitRole::Validation => "validation",
+            SplitRole::Test => "test",
+        };
+        *windows_by_split.entry(name).or_insert(0) += 1;
+    }
+    let tasks = Task::ALL.into_iter().filter(|t| quantities.iter().any(|q| q.task == *t)).collect();
+    outputs.write_json(
+        "run.json",
+        &RunRecord {
+            pim_version: env!("CARGO_PKG_VERSION"),
+            command,
+            windows: windows.len(),
+            windows_by_split,
+            recordings: recordings.len(),
+            tasks,
+            quantities: &quantities,
+            notices: &notices,
+        },
+    )?;
+    let written = outputs.commit()?;
+    Ok(PseudoLabelReport {
+        recordings: recordings.len(),
+        windows: windows.len(),
+        train_windows: train_rows.len(),
+        quantities: names.len(),
+        notices,
+        written,
+        parse_time,
+        features_time,
+    })
+}
+
+fn window_infos(config: &PimConfig, recordings: &[Recording], windows: &[Window]) -> Vec<WindowInfo> {
+    windows
+        .iter()
+        .map(|w| {
+            let recording = &recordings[w.recording];
+            let activity = config.dataset.class_by_id(&recording.activity).map(|c| c.name.clone()).unwrap_or_default();
+            WindowInfo {
+                subject: recording.subject.clone(),
+                activity,
+                source: recording.source.clone(),
+                start: recording.start + w.offset,
+            }
+        })
+        .collect()
+}
+
+fn write_outputs(
+    outputs: &mut StagedOutputs,
+    infos: &[WindowInfo],
+    names: &[String],
+    values: &Array2<f64>,
+    bins: &Array2<u8>,
+) -> Result<()> {
+    outputs.write("features.csv", |w| {
+        write_table(w, Path::new("features.csv"), infos, names, values.view(), |v| v.to_string())
+    })?;
+    outputs
+        .write("labels.csv", |w| write_table(w, Path::new("labels.csv"), infos, names, bins.view(), |b| b.to_string()))
+}

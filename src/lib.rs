@@ -1,0 +1,19 @@
+//! `pim`: physics-informed multi-task pre-training (PIM, arXiv 2503.17978) for IMU
+//! activity recognition with few labels.
+//!
+//! The pipeline follows the modules: [`data`] reads a dataset into recordings in physical
+//! units and windows them; [`physics`] holds the pure kernels (filters, integration,
+//! angles, cross-correlation, DTW); [`labels`] turns windows into pseudo-labels and bins;
+//! [`cli`] is the command line. `../shared/docs/method.md` (summarised in README.md) is
+//! the specification every choice follows.
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod labels;
+pub mod output;
+pub mod physics;
+
+pub use config::PimConfig;
+pub use error::{Error, Result};

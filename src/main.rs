@@ -1,0 +1,18 @@
+//! The `pim` binary: parse, run, and turn an error into one line on stderr and exit code 1
+//! (clap exits with 2 on a usage error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = pim::cli::Cli::parse();
+    match pim::cli::run(cli, &argv) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pim: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
