@@ -4,8 +4,9 @@
 //! `c[tau] = sum_t x(t) y(t + tau)` for `|tau| <= max_lag`, computed as the inverse FFT of
 //! `conj(X) Y` with both zero-padded to `2 W`, so the circular correlation has no
 //! wrap-around. The best lag maximises `c`; values within [`TIE_TOLERANCE`] of the
-//! correlation's Cauchy-Schwarz bound count as ties (FFT rounding would otherwise break
-//! exact ties at random), and ties go to the smallest `|tau|`, then to the negative lag.
+//! correlation's Cauchy-Schwarz bound, plus an absolute [`TIE_FLOOR`], count as ties (FFT
+//! rounding would otherwise break exact ties at random, and a still limb's centred norm is
+//! zero only up to rounding), and ties go to the smallest `|tau|`, then to the negative lag.
 //!
 //! Tested against the naive O(W * lags) sum over many lengths and lags.
 
@@ -14,6 +15,10 @@ use rustfft::num_complex::Complex64;
 
 /// Correlations closer than this fraction of `sqrt(sum x^2 * sum y^2)` are ties.
 pub const TIE_TOLERANCE: f64 = 1e-9;
+
+/// Correlations closer than this (in the squared unit of the signals, (m/s^2)^2 for
+/// acceleration) are ties whatever the signals' energy: far below any sensor's noise.
+pub const TIE_FLOOR: f64 = 1e-12;
 
 /// Computes FFT cross-correlations; keeps its FFT plans, so reuse one per thread.
 pub struct CrossCorrelator {
@@ -68,7 +73,7 @@ impl CrossCorrelator {
 /// Absolute tolerance under which two correlations of `x` and `y` count as equal.
 pub fn tie_tolerance(x: &[f64], y: &[f64]) -> f64 {
     let energy = |s: &[f64]| s.iter().map(|v| v * v).sum::<f64>();
-    TIE_TOLERANCE * (energy(x) * energy(y)).sqrt()
+    TIE_TOLERANCE * (energy(x) * energy(y)).sqrt() + TIE_FLOOR
 }
 
 /// The lag with the largest correlation (index `tau + max_lag`), ties within `tolerance`
@@ -131,6 +136,15 @@ mod tests {
     #[test]
     fn zero_signals_align_at_lag_zero() {
         assert_eq!(CrossCorrelator::new().best_lag(&[0.0; 40], &[0.0; 40], 10), 0);
+    }
+
+    #[test]
+    fn rounding_noise_against_a_signal_ties_at_lag_zero() {
+        // A still limb's centred norm is zero up to rounding (here 1e-15): its
+        // correlations with anything are noise and must not pick a lag.
+        let x = random_signal(4, 50);
+        let noise: Vec<f64> = random_signal(5, 50).iter().map(|v| 1e-15 * v).collect();
+        assert_eq!(CrossCorrelator::new().best_lag(&x, &noise, 12), 0);
     }
 
     proptest! {
