@@ -7,7 +7,7 @@
 //! segments reads, but a half-extracted archive does not). The UCI archive's parent
 //! folder (holding `data/`) works too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
@@ -118,9 +118,8 @@ fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
         }
     }
 
-    let mut segments = Vec::new();
-    // (activity/subject folder, segment names) of the first folder seen, to compare others with.
-    let mut reference: Option<(String, BTreeSet<String>)> = None;
+    // Every activity/subject folder with its segment files, in sorted order.
+    let mut folders: Vec<(String, PathBuf, BTreeSet<String>)> = Vec::new();
     for activity in &activities {
         let activity_dir = root.join(activity);
         let subjects = list_folder(&activity_dir)?;
@@ -155,34 +154,67 @@ fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
                 }
                 files.insert(name);
             }
-            let folder = format!("{activity}/{subject}");
-            match &reference {
-                None => reference = Some((folder.clone(), files.clone())),
-                Some((first, expected)) => {
-                    if let Some(missing) = expected.difference(&files).next() {
-                        return Err(layout_error(
-                            subject_dir.join(missing),
-                            format!("is missing, but {first}/{missing} exists"),
-                            "re-extract the dataset: every activity/subject folder must hold the same segments",
-                        ));
-                    }
-                    if let Some(extra) = files.difference(expected).next() {
-                        return Err(layout_error(
-                            subject_dir.join(extra),
-                            format!("has no counterpart {first}/{extra}"),
-                            "re-extract the dataset: every activity/subject folder must hold the same segments",
-                        ));
-                    }
-                }
-            }
-            segments.extend(files.into_iter().map(|file| Segment {
+            folders.push((format!("{activity}/{subject}"), subject_dir, files));
+        }
+    }
+    check_same_segments(&folders)?;
+    Ok(folders
+        .into_iter()
+        .flat_map(|(folder, _, files)| {
+            let (activity, subject) = folder.split_once('/').expect("folder is activity/subject");
+            let (activity, subject) = (activity.to_string(), subject.to_string());
+            files.into_iter().map(move |file| Segment {
                 activity: activity.clone(),
                 subject: subject.clone(),
                 source: format!("{folder}/{file}"),
-            }));
+            })
+        })
+        .collect())
+}
+
+/// Every activity/subject folder must hold the same segment files. A segment in most
+/// folders is reported missing where it is absent; one in a minority is reported extra
+/// where it is present, so the message points at the file to act on.
+fn check_same_segments(folders: &[(String, PathBuf, BTreeSet<String>)]) -> Result<()> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, files) in folders {
+        for file in files {
+            *counts.entry(file.as_str()).or_default() += 1;
         }
     }
-    Ok(segments)
+    let fix = "re-extract the dataset: every activity/subject folder must hold the same segments";
+    for (&file, &count) in &counts {
+        if count == folders.len() {
+            continue;
+        }
+        let holder = folders.iter().find(|(_, _, files)| files.contains(file)).expect("counted at least once");
+        let lacker = folders.iter().find(|(_, _, files)| !files.contains(file)).expect("count below the total");
+        let error = if 2 * count > folders.len() {
+            Error::BadDataset {
+                path: lacker.1.join(file),
+                problem: format!(
+                    "is missing, but {} of {} folders hold it (e.g. {}/{file})",
+                    count,
+                    folders.len(),
+                    holder.0
+                ),
+                fix: fix.into(),
+            }
+        } else {
+            Error::BadDataset {
+                path: holder.1.join(file),
+                problem: format!(
+                    "has no counterpart in {} of {} folders (e.g. {}/{file})",
+                    folders.len() - count,
+                    folders.len(),
+                    lacker.0
+                ),
+                fix: fix.into(),
+            }
+        };
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// (channel row, file column, unit factor) for every channel of the network input.

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests: fixture paths, a `pim` command builder, and
+//! copies of fixtures into temporary folders that a test may break.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file or folder under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests").join("fixtures").join(name)
+}
+
+/// The `pim` binary, run from the repository root.
+pub fn pim() -> Command {
+    let mut command = Command::cargo_bin("pim").expect("the pim binary is built for tests");
+    command.current_dir(root());
+    command
+}
+
+/// Recursively copy `from` into the new folder `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Names of the files in `dir` (empty if it does not exist), sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Parse a CSV output into its header and rows.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    (header, rows)
+}
+
+/// Where the complete DSADS archive is, if `../shared` is beside the checkout.
+pub fn shared_dsads_archive() -> Option<PathBuf> {
+    let archive = root().join("..").join("shared").join("data").join("dsads").join("dsads.tar.xz");
+    archive.is_file().then_some(archive)
+}
