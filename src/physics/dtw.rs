@@ -19,7 +19,7 @@ pub fn dtw_cost(x: &[f64], y: &[f64], band: Option<usize>) -> f64 {
     let inside = |i: usize, j: usize| band.is_none_or(|b| i.abs_diff(j) <= b);
     let mut previous = vec![f64::INFINITY; m];
     let mut current = vec![f64::INFINITY; m];
-    for i in 0..n {
+    for (i, &xi) in x.iter().enumerate() {
         for j in 0..m {
             current[j] = if !inside(i, j) {
                 f64::INFINITY
@@ -30,7 +30,7 @@ pub fn dtw_cost(x: &[f64], y: &[f64], band: Option<usize>) -> f64 {
                     (_, 0) => previous[j],
                     _ => previous[j].min(current[j - 1]).min(previous[j - 1]),
                 };
-                (x[i] - y[j]).abs() + best_before
+                (xi - y[j]).abs() + best_before
             };
         }
         std::mem::swap(&mut previous, &mut current);
