@@ -294,41 +294,39 @@ fn unwritable_output_folder_is_refused_before_reading() {
         .stderr(contains("choose a --out folder you can write to"));
 }
 
-#[test]
-fn csv_with_a_missing_sensor_column_is_named() {
+/// Run on a broken copy of the tiny CSV fixture (as `r.csv`) and check the error and that
+/// nothing was written.
+fn assert_csv_fails(break_it: impl FnOnce(&Path), expected: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     fs::create_dir(&data).unwrap();
-    let text = fs::read_to_string(fixture("csv-tiny/recordings.csv")).unwrap();
-    fs::write(data.join("r.csv"), text.replacen("right_wrist.acc.z", "right_wrist.acc.w", 1)).unwrap();
-    pseudo_label(&fixture("csv-tiny.json"), &data, &dir.path().join("out"))
-        .assert()
-        .failure()
-        .stderr(contains("r.csv: has no column \"right_wrist.acc.z\" in its header (line 1)"));
+    fs::copy(fixture("csv-tiny/recordings.csv"), data.join("r.csv")).unwrap();
+    break_it(&data.join("r.csv"));
+    let out = dir.path().join("out");
+    pseudo_label(&fixture("csv-tiny.json"), &data, &out).assert().failure().code(1).stderr(contains(expected));
+    assert_eq!(files_in(&out), Vec::<String>::new(), "a failed run left files behind");
+}
+
+#[test]
+fn csv_with_a_missing_sensor_column_is_named() {
+    assert_csv_fails(
+        |file| rewrite_line(file, 1, |header| header.replacen("right_wrist.acc.z", "right_wrist.acc.w", 1)),
+        "r.csv: has no column \"right_wrist.acc.z\" in its header (line 1)",
+    );
 }
 
 #[test]
 fn csv_with_an_unknown_subject_names_the_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    fs::copy(fixture("csv-tiny/recordings.csv"), data.join("r.csv")).unwrap();
-    rewrite_line(&data.join("r.csv"), 5, |l| l.replacen("s1,", "s9,", 1));
-    pseudo_label(&fixture("csv-tiny.json"), &data, &dir.path().join("out"))
-        .assert()
-        .failure()
-        .stderr(contains("r.csv:5: subject \"s9\" is not named in dataset.split"));
+    assert_csv_fails(
+        |file| rewrite_line(file, 5, |l| l.replacen("s1,", "s9,", 1)),
+        "r.csv:5: subject \"s9\" is not named in dataset.split",
+    );
 }
 
 #[test]
 fn csv_with_an_empty_value_names_line_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    fs::copy(fixture("csv-tiny/recordings.csv"), data.join("r.csv")).unwrap();
-    rewrite_line(&data.join("r.csv"), 10, |l| l.rsplit_once(',').unwrap().0.to_string() + ",");
-    pseudo_label(&fixture("csv-tiny.json"), &data, &dir.path().join("out"))
-        .assert()
-        .failure()
-        .stderr(contains("r.csv:10: column 9 is \"\", not a number"));
+    assert_csv_fails(
+        |file| rewrite_line(file, 10, |l| l.rsplit_once(',').unwrap().0.to_string() + ","),
+        "r.csv:10: column 9 is \"\", not a number",
+    );
 }

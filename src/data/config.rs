@@ -82,6 +82,18 @@ pub struct Units {
     pub gyro: GyroUnit,
 }
 
+impl Units {
+    /// Factor that converts a stored value of `modality` to SI (the magnetometer is kept
+    /// in its own unit).
+    pub fn factor(&self, modality: Modality) -> f32 {
+        match modality {
+            Modality::Acc => self.acc.to_mps2(),
+            Modality::Gyro => self.gyro.to_rads(),
+            Modality::Mag => 1.0,
+        }
+    }
+}
+
 fn default_gyro_unit() -> GyroUnit {
     GyroUnit::RadiansPerSecond
 }
@@ -369,13 +381,20 @@ impl DatasetConfig {
         if self.classes.is_empty() {
             return Err(invalid("dataset.classes".into(), "is empty".into(), "list the activity classes"));
         }
-        let mut ids = HashSet::new();
+        let (mut ids, mut class_names) = (HashSet::new(), HashSet::new());
         for (i, class) in self.classes.iter().enumerate() {
             if class.id.is_empty() || !ids.insert(class.id.as_str()) {
                 return Err(invalid(
                     format!("dataset.classes[{i}].id"),
                     format!("is empty or repeats {:?}", class.id),
                     "give every class a distinct, non-empty id",
+                ));
+            }
+            if class.name.is_empty() || !class_names.insert(class.name.as_str()) {
+                return Err(invalid(
+                    format!("dataset.classes[{i}].name"),
+                    format!("is empty or repeats {:?}", class.name),
+                    "give every class a distinct, non-empty name (the outputs use it)",
                 ));
             }
         }

@@ -6,6 +6,7 @@ use indicatif::ProgressBar;
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::quantities;
 use crate::data::config::{DatasetConfig, Modality};
 use crate::data::{ChannelLayout, Recording, Window};
 use crate::physics::PhysicsConfig;
@@ -39,7 +40,7 @@ pub fn compute_quantities(
     physics: &PhysicsConfig,
     progress: &ProgressBar,
 ) -> Array2<f64> {
-    let columns = super::quantities(config).len();
+    let columns = quantities(config).len();
     let mut offsets = vec![Vec::new(); recordings.len()];
     for window in windows {
         offsets[window.recording].push(window.offset);

@@ -5,61 +5,6 @@ pub mod compute;
 pub mod discretise;
 pub mod io;
 pub mod pseudo_label;
+pub mod schema;
 
-use serde::{Deserialize, Serialize};
-
-use crate::data::config::{DatasetConfig, Modality};
-use crate::physics::orientation::YawSource;
-
-/// A pretext task: one prediction head per task in pre-training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Task {
-    /// Mean movement speed per sensor.
-    Speed,
-    /// Roll, pitch and yaw per sensor.
-    Angle,
-    /// DTW distance per left/right pair.
-    Symmetry,
-}
-
-impl Task {
-    /// Every task, in column order.
-    pub const ALL: [Task; 3] = [Task::Speed, Task::Angle, Task::Symmetry];
-}
-
-/// One label column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Quantity {
-    /// Column name: `speed.<sensor>`, `angle.<sensor>.<roll|pitch|yaw>` or
-    /// `symmetry.<left>.<right>`.
-    pub name: String,
-    /// The task it belongs to.
-    pub task: Task,
-    /// Physical unit of the value.
-    pub unit: String,
-    /// For yaw columns: how yaw was computed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub yaw_source: Option<YawSource>,
-}
-
-/// The label columns of a dataset, in order: speeds, then angles, then symmetries.
-pub fn quantities(config: &DatasetConfig) -> Vec<Quantity> {
-    let quantity = |name: String, task, unit: &str| Quantity { name, task, unit: unit.into(), yaw_source: None };
-    let mut out: Vec<Quantity> =
-        config.sensors.iter().map(|s| quantity(format!("speed.{}", s.name), Task::Speed, "m/s")).collect();
-    for sensor in &config.sensors {
-        for angle in ["roll", "pitch", "yaw"] {
-            let mut q = quantity(format!("angle.{}.{angle}", sensor.name), Task::Angle, "rad");
-            if angle == "yaw" {
-                q.yaw_source =
-                    Some(if sensor.has(Modality::Mag) { YawSource::Magnetometer } else { YawSource::GravityAzimuth });
-            }
-            out.push(q);
-        }
-    }
-    out.extend(
-        config.pairs.iter().map(|p| quantity(format!("symmetry.{}.{}", p.left, p.right), Task::Symmetry, "m/s^2")),
-    );
-    out
-}
+pub use schema::{Quantity, Task, quantities};

@@ -111,8 +111,8 @@ mod tests {
 
     #[test]
     fn gravity_along_minus_x_is_pitch_up_a_quarter_turn() {
-        // Nose up by 90 degrees: the x axis points up, so gravity reads -x... as
-        // g = |g| (-sin theta, ...) with theta = pi/2.
+        // g = |g| (-sin theta, sin phi cos theta, cos phi cos theta): theta = pi/2 gives
+        // (-|g|, 0, 0).
         let (_, pitch) = roll_pitch_rad([-9.81, 0.0, 0.0]);
         assert!((pitch - PI / 2.0).abs() < 1e-12, "pitch {pitch}");
     }

@@ -84,11 +84,7 @@ fn header_map(headers: &csv::StringRecord, path: &Path, config: &DatasetConfig) 
     for (s, sensor) in config.sensors.iter().enumerate() {
         for modality in Modality::ALL {
             let Some(rows) = layout.rows(s, modality) else { continue };
-            let scale = match modality {
-                Modality::Acc => config.units.acc.to_mps2(),
-                Modality::Gyro => config.units.gyro.to_rads(),
-                Modality::Mag => 1.0,
-            };
+            let scale = config.units.factor(modality);
             for (row, axis) in rows.into_iter().zip(AXES) {
                 let name = format!("{}.{}.{}", sensor.name, modality.name(), axis);
                 let column = find(&name).ok_or_else(|| {

@@ -227,11 +227,7 @@ fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, 
             let (Some(file_columns), Some(rows)) = (columns.get(modality), layout.rows(s, modality)) else {
                 continue;
             };
-            let scale = match modality {
-                Modality::Acc => config.units.acc.to_mps2(),
-                Modality::Gyro => config.units.gyro.to_rads(),
-                Modality::Mag => 1.0,
-            };
+            let scale = config.units.factor(modality);
             for (row, column) in rows.into_iter().zip(file_columns) {
                 if column >= DSADS_COLUMNS {
                     return Err(Error::InvalidConfig {
