@@ -2,6 +2,7 @@
 //! and windowing.
 
 pub mod config;
+pub mod kshot;
 pub mod readers;
 pub mod recording;
 pub mod window;

@@ -1,0 +1,5 @@
+//! Evaluation: metrics on predicted classes.
+
+pub mod metrics;
+
+pub use metrics::{ClassScores, ConfusionMatrix};

@@ -1,0 +1,69 @@
+//! The shared encoder (method.md, "Encoder, heads, losses"): the Transformation Prediction
+//! Network encoder of Saeed et al. 2019, three unpadded Conv1d + ReLU + Dropout blocks and
+//! a max over time, giving a fixed-size embedding whatever the window length.
+
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{Dropout, DropoutConfig, Relu};
+use burn::prelude::*;
+
+/// Encoder hyperparameters.
+#[derive(Config, Debug, PartialEq)]
+pub struct EncoderConfig {
+    /// Input channels (DSADS: 45).
+    pub channels: usize,
+    /// Filters of the three convolutions; the last is the embedding size.
+    #[config(default = "[32, 64, 96]")]
+    pub filters: [usize; 3],
+    /// Kernel sizes of the three convolutions.
+    #[config(default = "[24, 16, 8]")]
+    pub kernels: [usize; 3],
+    /// Dropout probability after each block.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+impl EncoderConfig {
+    /// Size of the embedding the encoder outputs.
+    pub fn embedding(&self) -> usize {
+        self.filters[2]
+    }
+
+    /// The shortest window the encoder accepts: each unpadded convolution consumes
+    /// `kernel - 1` samples, and one must remain.
+    pub fn min_window(&self) -> usize {
+        self.kernels.iter().map(|k| k - 1).sum::<usize>() + 1
+    }
+
+    /// A freshly initialised encoder on `device`.
+    pub fn init(&self, device: &Device) -> Encoder {
+        let inputs = [self.channels, self.filters[0], self.filters[1]];
+        let convs =
+            (0..3).map(|i| Conv1dConfig::new(inputs[i], self.filters[i], self.kernels[i]).init(device)).collect();
+        Encoder { convs, dropout: DropoutConfig::new(self.dropout).init(), activation: Relu::new() }
+    }
+}
+
+/// Three convolution blocks and a max over time.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    convs: Vec<Conv1d>,
+    dropout: Dropout,
+    activation: Relu,
+}
+
+impl Encoder {
+    /// Embed a batch of windows.
+    ///
+    /// # Shapes
+    /// - `windows`: `[batch, channels, time]`, `time >= min_window`
+    /// - returns: `[batch, filters[2]]`
+    pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
+        let mut x = windows;
+        for conv in &self.convs {
+            // [batch, filters_i, time - sum of (kernel - 1) so far]
+            x = self.dropout.forward(self.activation.forward(conv.forward(x)));
+        }
+        // [batch, filters, 1] -> [batch, filters]
+        x.max_dim(2).squeeze_dim::<2>(2)
+    }
+}

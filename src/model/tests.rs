@@ -1,0 +1,57 @@
+//! Shapes and loss values of the model on hand-made tensors (CPU backend).
+
+use burn::prelude::*;
+
+use super::*;
+
+fn device() -> Device {
+    Device::flex()
+}
+
+#[test]
+fn encoder_embeds_a_dsads_batch_into_96_values() {
+    let config = EncoderConfig::new(45);
+    assert_eq!(config.min_window(), 46);
+    let encoder = config.init(&device());
+    let embedding = encoder.forward(Tensor::zeros([4, 45, 125], &device()));
+    assert_eq!(embedding.dims(), [4, 96]);
+    // The shortest window still gives one value per filter.
+    assert_eq!(encoder.forward(Tensor::zeros([2, 45, 46], &device())).dims(), [2, 96]);
+}
+
+#[test]
+fn pretext_head_gives_bins_per_column() {
+    let head = PretextHeadConfig::new(96, 15).init(&device());
+    assert_eq!(head.forward(Tensor::zeros([3, 96], &device())).dims(), [3, 15, 11]);
+}
+
+#[test]
+fn uniform_logits_cost_ln_bins() {
+    // All-zero logits give probability 1/11 to every bin: cross-entropy ln 11 whatever
+    // the targets.
+    let head = PretextHeadConfig::new(96, 2).init(&device());
+    let logits = Tensor::<3>::zeros([3, 2, 11], &device());
+    let targets = Tensor::<2, Int>::from_data([[0, 10], [5, 5], [1, 2]], &device());
+    let loss: f32 = head.loss(logits, targets).into_scalar();
+    assert!((loss - 11f32.ln()).abs() < 1e-6, "loss {loss}, expected ln 11");
+}
+
+#[test]
+fn confident_right_logits_cost_nearly_nothing_and_wrong_ones_a_lot() {
+    // Logit 20 on the target bin: loss = ln(1 + 10 e^-20) ~ 2e-8. On a wrong bin: ~20.
+    let head = PretextHeadConfig::new(96, 1).init(&device());
+    let mut logits = [[[0f32; 11]]; 2];
+    logits[0][0][3] = 20.0;
+    logits[1][0][3] = 20.0;
+    let logits = Tensor::<3>::from_data(logits, &device());
+    let right: f32 = head.loss(logits.clone(), Tensor::from_data([[3], [3]], &device())).into_scalar();
+    let wrong: f32 = head.loss(logits, Tensor::from_data([[4], [4]], &device())).into_scalar();
+    assert!(right < 1e-6, "right {right}");
+    assert!((wrong - 20.0).abs() < 1e-3, "wrong {wrong}");
+}
+
+#[test]
+fn classifier_gives_one_logit_per_class() {
+    let classifier = ClassifierConfig::new(96, 19).init(&device());
+    assert_eq!(classifier.forward(Tensor::zeros([5, 96], &device())).dims(), [5, 19]);
+}
