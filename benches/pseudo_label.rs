@@ -15,16 +15,10 @@ use indicatif::ProgressBar;
 use pim::PimConfig;
 use pim::data::{cut_windows, read_dataset};
 use pim::labels::compute::compute_quantities;
-use pim::labels::pseudo_label::{ProgressFactory, pseudo_label};
+use pim::labels::pseudo_label::pseudo_label;
+use pim::progress::Silent;
 
 const ROUNDS: usize = 3;
-
-struct Hidden;
-impl ProgressFactory for Hidden {
-    fn bar(&self, _: &'static str) -> ProgressBar {
-        ProgressBar::hidden()
-    }
-}
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -85,7 +79,7 @@ fn main() {
 
         let out = tempfile::tempdir().unwrap();
         let start = Instant::now();
-        pseudo_label(&config, &data, out.path(), &[], &Hidden).unwrap();
+        pseudo_label(&config, &data, out.path(), &[], &Silent).unwrap();
         stage_t.push(start.elapsed());
         eprintln!("round {}/{ROUNDS} done", round + 1);
     }

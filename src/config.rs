@@ -1,5 +1,5 @@
 //! The config file: one JSON document with a seed and a group per stage (`dataset`,
-//! `physics`, `labels`), loaded, checked once, and written back in full beside every
+//! `physics`, `labels`, `model`, `pretrain`, `finetune`), loaded, checked once, and written back in full beside every
 //! artefact so a result always carries the settings that made it.
 
 use std::path::Path;
@@ -10,6 +10,7 @@ use crate::data::DatasetConfig;
 use crate::error::{Error, Result};
 use crate::labels::discretise::DiscretiserConfig;
 use crate::physics::PhysicsConfig;
+use crate::train::config::{FinetuneConfig, ModelConfig, PretrainConfig, validate_training};
 
 /// A whole `pim` config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,15 @@ pub struct PimConfig {
     /// Discretisation of the pseudo-labels.
     #[serde(default)]
     pub labels: DiscretiserConfig,
+    /// Network sizes.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// Pre-training.
+    #[serde(default)]
+    pub pretrain: PretrainConfig,
+    /// Fine-tuning.
+    #[serde(default)]
+    pub finetune: FinetuneConfig,
 }
 
 impl PimConfig {
@@ -47,6 +57,22 @@ impl PimConfig {
     pub fn validate(&self, path: &Path) -> Result<()> {
         self.dataset.validate(path)?;
         self.physics.validate(path)?;
-        self.labels.validate(path)
+        self.labels.validate(path)?;
+        self.model.validate(path)?;
+        let min_window = self.model.kernels.iter().map(|k| k - 1).sum::<usize>() + 1;
+        if self.dataset.window.length < min_window {
+            return Err(Error::InvalidConfig {
+                path: path.to_path_buf(),
+                field: "dataset.window.length".into(),
+                problem: format!(
+                    "is {} samples, shorter than the {min_window} model.kernels need",
+                    self.dataset.window.length
+                ),
+                fix: "use longer windows or smaller kernels".into(),
+            });
+        }
+        let (p, f) = (&self.pretrain, &self.finetune);
+        validate_training(path, "pretrain", p.epochs, p.batch_size, p.learning_rate)?;
+        validate_training(path, "finetune", f.epochs, f.batch_size, f.learning_rate)
     }
 }

@@ -66,6 +66,25 @@ pub enum Error {
         /// serde_json's description, with line and column.
         cause: serde_json::Error,
     },
+    /// An artefact of an earlier stage (labels, checkpoint, run folder) is missing, from
+    /// another config, or unreadable.
+    #[error("{}: {problem}; {fix}", path.display())]
+    Artefact {
+        /// The artefact.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
+    /// The compute device could not be used.
+    #[error("{problem}; {fix}")]
+    Device {
+        /// What is wrong.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
     /// Writing a CSV output failed.
     #[error("cannot write {}: {cause}; check the disk has space and the folder is writable", path.display())]
     CsvWrite {

@@ -16,6 +16,8 @@ pub mod labels;
 pub mod model;
 pub mod output;
 pub mod physics;
+pub mod progress;
+pub mod train;
 
 pub use config::PimConfig;
 pub use error::{Error, Result};

@@ -1,11 +1,13 @@
 //! The `pim` command line: clap types live here only; each subcommand turns its arguments
 //! into a validated config, runs the library, and prints a summary to stderr.
 
+mod pretrain;
 mod progress;
 mod pseudo_label;
 
 use clap::{Parser, Subcommand};
 
+pub use pretrain::PretrainArgs;
 pub use pseudo_label::PseudoLabelArgs;
 
 use crate::error::Result;
@@ -27,12 +29,15 @@ pub struct Cli {
 pub enum Command {
     /// Compute physics pseudo-labels (speed, angles, symmetry) for every window of a dataset.
     PseudoLabel(PseudoLabelArgs),
+    /// Pre-train the encoder to predict the pseudo-labels (resumes if interrupted).
+    Pretrain(PretrainArgs),
 }
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
 pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
     match cli.command {
         Command::PseudoLabel(args) => pseudo_label::run(&args, cli.quiet, argv),
+        Command::Pretrain(args) => pretrain::run(&args, cli.quiet),
     }
 }
 
@@ -44,9 +49,69 @@ mod tests {
     fn pseudo_label_needs_config_data_and_out() {
         let cli = Cli::try_parse_from(["pim", "pseudo-label", "--config", "c.json", "--data-dir", "d", "--out", "o"])
             .expect("valid command line");
-        let Command::PseudoLabel(args) = cli.command;
+        let Command::PseudoLabel(args) = cli.command else { panic!("parsed as another command") };
         assert_eq!(args.config.to_str(), Some("c.json"));
         assert!(Cli::try_parse_from(["pim", "pseudo-label", "--config", "c.json"]).is_err());
+    }
+
+    #[test]
+    fn pretrain_parses_tasks_and_loss_weights() {
+        let cli = Cli::try_parse_from([
+            "pim",
+            "pretrain",
+            "--config",
+            "c",
+            "--labels",
+            "l",
+            "--data-dir",
+            "d",
+            "--out",
+            "r",
+            "--tasks",
+            "speed,symmetry",
+            "--loss-weights",
+            "1,0.5,2",
+            "--backend",
+            "cpu",
+        ])
+        .expect("valid command line");
+        let Command::Pretrain(args) = cli.command else { panic!("parsed as another command") };
+        assert_eq!(args.tasks, Some(vec![crate::labels::Task::Speed, crate::labels::Task::Symmetry]));
+        assert_eq!(args.loss_weights, Some(vec![1.0, 0.5, 2.0]));
+        assert!(
+            Cli::try_parse_from([
+                "pim",
+                "pretrain",
+                "--config",
+                "c",
+                "--labels",
+                "l",
+                "--data-dir",
+                "d",
+                "--out",
+                "r",
+                "--tasks",
+                "speeed"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "pim",
+                "pretrain",
+                "--config",
+                "c",
+                "--labels",
+                "l",
+                "--data-dir",
+                "d",
+                "--out",
+                "r",
+                "--backend",
+                "tpu"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::labels::pseudo_label::ProgressFactory;
+use crate::progress::Progress;
 
 /// Makes bars that draw on stderr, or hidden ones when quiet.
 pub struct StderrProgress {
@@ -10,7 +10,7 @@ pub struct StderrProgress {
     pub quiet: bool,
 }
 
-impl ProgressFactory for StderrProgress {
+impl Progress for StderrProgress {
     fn bar(&self, name: &'static str) -> ProgressBar {
         if self.quiet {
             return ProgressBar::hidden();
@@ -19,5 +19,11 @@ impl ProgressFactory for StderrProgress {
             .expect("the template is valid")
             .progress_chars("=> ");
         ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style).with_prefix(name)
+    }
+
+    fn line(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
     }
 }

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
@@ -21,6 +20,7 @@ use crate::data::config::SplitRole;
 use crate::data::{Recording, Window, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::output::StagedOutputs;
+use crate::progress::Progress;
 
 /// What a run did, for the summary line and the benchmark.
 #[derive(Debug, Clone)]
@@ -56,19 +56,13 @@ struct RunRecord<'a> {
     notices: &'a [String],
 }
 
-/// Progress bars for the two long phases, made by the caller (hidden when quiet).
-pub trait ProgressFactory {
-    /// A bar for a phase called `name`.
-    fn bar(&self, name: &'static str) -> ProgressBar;
-}
-
 /// Run the stage on `data_dir`, writing into `out_dir`; `command` is recorded in `run.json`.
 pub fn pseudo_label(
     config: &PimConfig,
     data_dir: &Path,
     out_dir: &Path,
     command: &[String],
-    progress: &dyn ProgressFactory,
+    progress: &dyn Progress,
 ) -> Result<PseudoLabelReport> {
     let dataset = &config.dataset;
     let mut outputs = StagedOutputs::new(out_dir)?;

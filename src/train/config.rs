@@ -1,0 +1,157 @@
+//! The model, pre-training and fine-tuning groups of a config (method.md, "Encoder, heads,
+//! losses" and "Protocol"). Command-line flags override them, and the effective values are
+//! saved with every run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::labels::Task;
+
+/// Network sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Filters of the three encoder convolutions (the last is the embedding size).
+    pub filters: [usize; 3],
+    /// Kernel sizes of the three encoder convolutions.
+    pub kernels: [usize; 3],
+    /// Dropout after each encoder block.
+    pub dropout: f64,
+    /// Hidden units of each pretext head.
+    pub head_hidden: usize,
+    /// Hidden units of the classifier.
+    pub classifier_hidden: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            filters: [32, 64, 96],
+            kernels: [24, 16, 8],
+            dropout: 0.1,
+            head_hidden: 256,
+            classifier_hidden: 1024,
+        }
+    }
+}
+
+/// Weights of the pretext losses: `alpha * L_speed + beta * L_angle + gamma * L_sym`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossWeights {
+    /// alpha, the speed loss weight.
+    pub speed: f64,
+    /// beta, the angle loss weight.
+    pub angle: f64,
+    /// gamma, the symmetry loss weight.
+    pub symmetry: f64,
+}
+
+impl LossWeights {
+    /// The weight of a task.
+    pub fn of(&self, task: Task) -> f64 {
+        match task {
+            Task::Speed => self.speed,
+            Task::Angle => self.angle,
+            Task::Symmetry => self.symmetry,
+        }
+    }
+}
+
+/// Pre-training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PretrainConfig {
+    /// Passes over the training subjects' windows.
+    pub epochs: usize,
+    /// Windows per step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Pretext tasks to train (an ablation drops some); a task the dataset lacks is skipped.
+    pub tasks: Vec<Task>,
+    /// Loss weights.
+    pub loss_weights: LossWeights,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig {
+            epochs: 30,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            tasks: Task::ALL.to_vec(),
+            loss_weights: LossWeights { speed: 1.0, angle: 1.0, symmetry: 1.0 },
+        }
+    }
+}
+
+/// Fine-tuning settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FinetuneConfig {
+    /// Passes over the drawn windows.
+    pub epochs: usize,
+    /// Windows per step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        FinetuneConfig { epochs: 100, batch_size: 64, learning_rate: 1e-3 }
+    }
+}
+
+impl ModelConfig {
+    /// Check ranges; `path` names the config file in errors.
+    pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
+        let bad = |field: &str, problem: String, fix: &str| {
+            Err(crate::Error::InvalidConfig {
+                path: path.to_path_buf(),
+                field: format!("model.{field}"),
+                problem,
+                fix: fix.into(),
+            })
+        };
+        if self.filters.contains(&0)
+            || self.kernels.contains(&0)
+            || self.head_hidden == 0
+            || self.classifier_hidden == 0
+        {
+            return bad("filters", "or another size is 0".into(), "use sizes of at least 1");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", format!("is {}", self.dropout), "use a probability in [0, 1)");
+        }
+        Ok(())
+    }
+}
+
+/// Check an epoch count, batch size and learning rate of the group `group`.
+pub(crate) fn validate_training(
+    path: &std::path::Path,
+    group: &str,
+    epochs: usize,
+    batch_size: usize,
+    learning_rate: f64,
+) -> crate::Result<()> {
+    let bad = |field: &str, problem: String, fix: &str| {
+        Err(crate::Error::InvalidConfig {
+            path: path.to_path_buf(),
+            field: format!("{group}.{field}"),
+            problem,
+            fix: fix.into(),
+        })
+    };
+    if epochs == 0 {
+        return bad("epochs", "is 0".into(), "train for at least one epoch");
+    }
+    if batch_size == 0 {
+        return bad("batch_size", "is 0".into(), "use a batch of at least 1 window (the method uses 64)");
+    }
+    if !(learning_rate.is_finite() && learning_rate > 0.0) {
+        return bad("learning_rate", format!("is {learning_rate}"), "use a positive rate (the method uses 1e-3)");
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Windows as network input: every window of a dataset as `[channels, time]` f32 in one
+//! flat buffer, with its subject, split role and class; the per-channel z-normalisation
+//! fitted on the training subjects; the pseudo-labels of `labels.csv` joined back onto the
+//! windows; and batches turned into tensors.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::config::PimConfig;
+use crate::data::config::SplitRole;
+use crate::data::{cut_windows, read_dataset};
+use crate::error::{Error, Result};
+use crate::labels::io::KEY_COLUMNS;
+
+/// Every window of a dataset.
+#[derive(Debug, Clone)]
+pub struct WindowSet {
+    /// Channels per window.
+    pub channels: usize,
+    /// Samples per window.
+    pub time: usize,
+    /// `[windows, channels, time]`, row-major.
+    pub inputs: Vec<f32>,
+    /// Source file and first sample of each window (its identity across stages).
+    pub keys: Vec<(String, usize)>,
+    /// Subject of each window.
+    pub subjects: Vec<String>,
+    /// Split role of each window.
+    pub roles: Vec<SplitRole>,
+    /// Class index of each window (`None`: unlabelled).
+    pub classes: Vec<Option<usize>>,
+}
+
+impl WindowSet {
+    /// Read and window the dataset in `data_dir` as `config` describes.
+    pub fn load(config: &PimConfig, data_dir: &Path, progress: &ProgressBar) -> Result<Self> {
+        let dataset = &config.dataset;
+        let recordings = read_dataset(data_dir, dataset, progress)?;
+        let (windows, _) = cut_windows(&recordings, dataset.window);
+        let length = dataset.window.length;
+        let channels = recordings.first().map_or(0, |r| r.samples.nrows());
+        let mut set = WindowSet {
+            channels,
+            time: length,
+            inputs: Vec::with_capacity(windows.len() * channels * length),
+            keys: Vec::with_capacity(windows.len()),
+            subjects: Vec::with_capacity(windows.len()),
+            roles: Vec::with_capacity(windows.len()),
+            classes: Vec::with_capacity(windows.len()),
+        };
+        for window in &windows {
+            let recording = &recordings[window.recording];
+            for channel in recording.samples.rows() {
+                set.inputs.extend(channel.iter().skip(window.offset).take(length));
+            }
+            set.keys.push((recording.source.clone(), recording.start + window.offset));
+            set.subjects.push(recording.subject.clone());
+            set.roles.push(dataset.split.role_of(&recording.subject).expect("readers keep only split subjects"));
+            set.classes.push(dataset.classes.iter().position(|c| c.id == recording.activity));
+        }
+        Ok(set)
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Indices of the windows of one split role.
+    pub fn indices_of(&self, role: SplitRole) -> Vec<usize> {
+        (0..self.len()).filter(|&i| self.roles[i] == role).collect()
+    }
+
+    fn window(&self, index: usize) -> &[f32] {
+        let size = self.channels * self.time;
+        &self.inputs[index * size..(index + 1) * size]
+    }
+
+    /// The windows `indices` as a `[batch, channels, time]` tensor on `device`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> Tensor<3> {
+        let mut values = Vec::with_capacity(indices.len() * self.channels * self.time);
+        for &i in indices {
+            values.extend_from_slice(self.window(i));
+        }
+        Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.time]), device)
+    }
+
+    /// Z-normalise every channel in place.
+    pub fn normalise(&mut self, normaliser: &Normaliser) {
+        let (channels, time) = (self.channels, self.time);
+        for window in self.inputs.chunks_mut(channels * time) {
+            for (c, channel) in window.chunks_mut(time).enumerate() {
+                let (mean, std) = (normaliser.mean[c], normaliser.std[c]);
+                channel.iter_mut().for_each(|v| *v = (*v - mean) / std);
+            }
+        }
+    }
+}
+
+/// Per-channel mean and standard deviation over the training subjects' windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normaliser {
+    /// Mean of each channel.
+    pub mean: Vec<f32>,
+    /// Standard deviation of each channel (1 where it is 0).
+    pub std: Vec<f32>,
+}
+
+impl Normaliser {
+    /// Fit on the windows `indices` of `set` (accumulated in f64).
+    pub fn fit(set: &WindowSet, indices: &[usize]) -> Self {
+        let (channels, time) = (set.channels, set.time);
+        let mut sum = vec![0f64; channels];
+        let mut sum_sq = vec![0f64; channels];
+        for &i in indices {
+            for (c, channel) in set.window(i).chunks(time).enumerate() {
+                for &v in channel {
+                    sum[c] += f64::from(v);
+                    sum_sq[c] += f64::from(v) * f64::from(v);
+                }
+            }
+        }
+        let n = (indices.len() * time).max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let std = (0..channels)
+            .map(|c| {
+                let variance = (sum_sq[c] / n - mean[c] * mean[c]).max(0.0);
+                if variance > 0.0 { variance.sqrt() as f32 } else { 1.0 }
+            })
+            .collect();
+        Normaliser { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+    }
+}
+
+/// The bins of `labels.csv` in `labels_dir`, one row per window of `set` (joined on source
+/// and start), as `[windows][columns]`, with the column names.
+pub fn read_labels(labels_dir: &Path, set: &WindowSet) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
+    let path = labels_dir.join("labels.csv");
+    let fix = "run `pim pseudo-label` with the same config and data first, and pass its --out as --labels";
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
+        path: path.clone(),
+        problem: format!("cannot be read ({e})"),
+        fix: fix.into(),
+    })?;
+    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
+    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
+    if header.len() < KEY_COLUMNS.len() || header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
+        return Err(bad_row(1, format!("header does not start with {}", KEY_COLUMNS.join(","))));
+    }
+    let names: Vec<String> = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
+    let position: HashMap<(&str, usize), usize> =
+        set.keys.iter().enumerate().map(|(i, (source, start))| ((source.as_str(), *start), i)).collect();
+    let mut rows = vec![None; set.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let start: usize =
+            record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
+        let Some(&index) = position.get(&(&record[2], start)) else {
+            return Err(bad_row(line, format!("window {}@{start} is not in the dataset", &record[2])));
+        };
+        let bins = record
+            .iter()
+            .skip(KEY_COLUMNS.len())
+            .map(|v| v.parse::<u8>().map_err(|_| bad_row(line, format!("bin {v:?} is not a whole number"))))
+            .collect::<Result<Vec<u8>>>()?;
+        rows[index] = Some(bins);
+    }
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            row.ok_or_else(|| Error::BadDataset {
+                path: path.clone(),
+                problem: format!("has no row for window {}@{}", set.keys[i].0, set.keys[i].1),
+                fix: fix.into(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((names, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_set() -> WindowSet {
+        // Two windows, 2 channels x 3 samples: channel 0 holds 1..6, channel 1 is constant 5.
+        WindowSet {
+            channels: 2,
+            time: 3,
+            inputs: vec![1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 4.0, 5.0, 6.0, 5.0, 5.0, 5.0],
+            keys: vec![("a".into(), 0), ("b".into(), 0)],
+            subjects: vec!["p1".into(), "p1".into()],
+            roles: vec![SplitRole::Train, SplitRole::Train],
+            classes: vec![Some(0), Some(1)],
+        }
+    }
+
+    #[test]
+    fn normaliser_of_hand_worked_channels() {
+        // Channel 0: 1..=6, mean 3.5, population variance 35/12. Channel 1: constant, std 1.
+        let normaliser = Normaliser::fit(&tiny_set(), &[0, 1]);
+        assert_eq!(normaliser.mean, vec![3.5, 5.0]);
+        assert!((normaliser.std[0] - (35f32 / 12.0).sqrt()).abs() < 1e-6);
+        assert_eq!(normaliser.std[1], 1.0);
+        let mut set = tiny_set();
+        set.normalise(&normaliser);
+        assert_eq!(&set.inputs[3..6], &[0.0, 0.0, 0.0]);
+        let sum: f32 = set.inputs.iter().step_by(1).sum();
+        assert!(sum.abs() < 1e-5, "normalised channels should average 0, sum {sum}");
+    }
+
+    #[test]
+    fn batch_keeps_window_layout() {
+        let set = tiny_set();
+        let batch = set.batch(&[1, 0], &Device::flex());
+        assert_eq!(batch.dims(), [2, 2, 3]);
+        let values: Vec<f32> = batch.into_data().try_to_vec().unwrap();
+        assert_eq!(values[..6], [4.0, 5.0, 6.0, 5.0, 5.0, 5.0]);
+    }
+}
