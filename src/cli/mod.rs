@@ -1,12 +1,16 @@
 //! The `pim` command line: clap types live here only; each subcommand turns its arguments
 //! into a validated config, runs the library, and prints a summary to stderr.
 
+mod demo;
+mod finetune;
 mod pretrain;
 mod progress;
 mod pseudo_label;
 
 use clap::{Parser, Subcommand};
 
+pub use demo::DemoArgs;
+pub use finetune::{EvalArgs, FinetuneArgs};
 pub use pretrain::PretrainArgs;
 pub use pseudo_label::PseudoLabelArgs;
 
@@ -31,6 +35,12 @@ pub enum Command {
     PseudoLabel(PseudoLabelArgs),
     /// Pre-train the encoder to predict the pseudo-labels (resumes if interrupted).
     Pretrain(PretrainArgs),
+    /// Fine-tune encoder and classifier on k labelled windows per class.
+    Finetune(FinetuneArgs),
+    /// Score a fine-tuned model on the test subjects.
+    Eval(EvalArgs),
+    /// Run every stage on the bundled DSADS sample: PIM against scratch at 4 shots.
+    Demo(DemoArgs),
 }
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
@@ -38,6 +48,9 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
     match cli.command {
         Command::PseudoLabel(args) => pseudo_label::run(&args, cli.quiet, argv),
         Command::Pretrain(args) => pretrain::run(&args, cli.quiet),
+        Command::Finetune(args) => finetune::run_finetune(&args, cli.quiet),
+        Command::Eval(args) => finetune::run_eval(&args, cli.quiet),
+        Command::Demo(args) => demo::run(&args, cli.quiet, argv),
     }
 }
 

@@ -14,14 +14,42 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// Labelled windows per class for fine-tuning.
+/// Labelled windows per class for fine-tuning; in JSON a number or `"all"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "ShotsJson", into = "ShotsJson")]
 pub enum Shots {
     /// At most this many per class.
     PerClass(usize),
     /// Every eligible labelled window.
     All,
+}
+
+/// How [`Shots`] looks in JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ShotsJson {
+    Count(usize),
+    Word(String),
+}
+
+impl TryFrom<ShotsJson> for Shots {
+    type Error = String;
+
+    fn try_from(json: ShotsJson) -> Result<Self, Self::Error> {
+        match json {
+            ShotsJson::Count(k) => k.to_string().parse(),
+            ShotsJson::Word(word) => word.parse(),
+        }
+    }
+}
+
+impl From<Shots> for ShotsJson {
+    fn from(shots: Shots) -> Self {
+        match shots {
+            Shots::PerClass(k) => ShotsJson::Count(k),
+            Shots::All => ShotsJson::Word("all".into()),
+        }
+    }
 }
 
 impl FromStr for Shots {
@@ -149,5 +177,14 @@ mod tests {
         assert_eq!("all".parse::<Shots>(), Ok(Shots::All));
         assert!("0".parse::<Shots>().is_err() && "four".parse::<Shots>().is_err());
         assert_eq!(Shots::PerClass(16).to_string(), "16");
+    }
+
+    #[test]
+    fn shots_are_a_number_or_all_in_json() {
+        assert_eq!(serde_json::to_string(&Shots::PerClass(4)).unwrap(), "4");
+        assert_eq!(serde_json::to_string(&Shots::All).unwrap(), "\"all\"");
+        assert_eq!(serde_json::from_str::<Shots>("8").unwrap(), Shots::PerClass(8));
+        assert_eq!(serde_json::from_str::<Shots>("\"all\"").unwrap(), Shots::All);
+        assert!(serde_json::from_str::<Shots>("0").is_err());
     }
 }

@@ -1,5 +1,6 @@
-//! Evaluation: metrics on predicted classes.
+//! Evaluation: metrics on predicted classes, and the `eval` stage that writes them.
 
 pub mod metrics;
+pub mod report;
 
 pub use metrics::{ClassScores, ConfusionMatrix};

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::kshot::Shots;
 use crate::labels::Task;
 
 /// Network sizes.
@@ -89,6 +90,10 @@ impl Default for PretrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FinetuneConfig {
+    /// Labelled training windows per class (a number, or `"all"`).
+    pub shots: Shots,
+    /// Train the classifier only, on a frozen encoder (a linear-probe-style evaluation).
+    pub freeze_encoder: bool,
     /// Passes over the drawn windows.
     pub epochs: usize,
     /// Windows per step.
@@ -99,7 +104,7 @@ pub struct FinetuneConfig {
 
 impl Default for FinetuneConfig {
     fn default() -> Self {
-        FinetuneConfig { epochs: 100, batch_size: 64, learning_rate: 1e-3 }
+        FinetuneConfig { shots: Shots::All, freeze_encoder: false, epochs: 100, batch_size: 64, learning_rate: 1e-3 }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod checkpoint;
 pub mod config;
+pub mod finetune;
 pub mod pretrain;
 pub mod windows;
 

@@ -1,0 +1,165 @@
+//! The `eval` stage: load a fine-tuned run (its config, normaliser and weights), predict
+//! the test subjects' labelled windows, and write `predictions.csv` and `results.json`
+//! (accuracy, macro-F1, per-class and per-subject figures, confusion matrix, and the
+//! config and seed that made the model) into the run folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::metrics::{ClassScores, ConfusionMatrix};
+use crate::config::PimConfig;
+use crate::data::config::SplitRole;
+use crate::error::{Error, Result};
+use crate::output::StagedOutputs;
+use crate::progress::Progress;
+use crate::train::NORMALISER_FILE;
+use crate::train::backend::Backend;
+use crate::train::checkpoint::{load_json, load_module};
+use crate::train::finetune::{ClassifierModel, MODEL_FILE};
+use crate::train::windows::{Normaliser, WindowSet};
+
+/// One class's scores, named.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassResult {
+    /// Class name.
+    pub class: String,
+    /// Its scores.
+    #[serde(flatten)]
+    pub scores: ClassScores,
+}
+
+/// One test subject's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectResult {
+    /// Subject id.
+    pub subject: String,
+    /// Windows scored.
+    pub windows: usize,
+    /// Accuracy on them.
+    pub accuracy: f64,
+    /// Macro-F1 on them.
+    pub macro_f1: f64,
+}
+
+/// Everything `results.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalResults {
+    /// pim's version.
+    pub pim_version: &'static str,
+    /// Test windows scored.
+    pub windows: usize,
+    /// Accuracy over all test windows.
+    pub accuracy: f64,
+    /// Macro-F1 over the classes present in truth or predictions.
+    pub macro_f1: f64,
+    /// Per-class precision, recall, F1, support.
+    pub per_class: Vec<ClassResult>,
+    /// Per-subject accuracy and macro-F1.
+    pub per_subject: Vec<SubjectResult>,
+    /// `[true][predicted]` counts, classes in config order.
+    pub confusion_matrix: Vec<Vec<u64>>,
+    /// Class names, in index order.
+    pub classes: Vec<String>,
+    /// The seed that made the model.
+    pub seed: u64,
+    /// Backend used for the predictions.
+    pub backend: Backend,
+    /// The full config that made the model.
+    pub config: PimConfig,
+    /// Things the user should know.
+    pub notices: Vec<String>,
+}
+
+/// Evaluate the fine-tuned model in `run` on the test subjects of the dataset in `data`.
+pub fn evaluate(run: &Path, data: &Path, backend: Backend, progress: &dyn Progress) -> Result<EvalResults> {
+    let fix = "pass --run the --out folder of `pim finetune`";
+    let config: PimConfig = load_json(&run.join("config.json"), fix)?;
+    let normaliser: Normaliser = load_json(&run.join(NORMALISER_FILE), fix)?;
+    let mut outputs = StagedOutputs::new(run)?;
+    let bar = progress.bar("reading");
+    let mut set = WindowSet::load(&config, data, &bar)?;
+    bar.finish_and_clear();
+    if normaliser.mean.len() != set.channels {
+        return Err(Error::Artefact {
+            path: run.join(NORMALISER_FILE),
+            problem: format!("has {} channels, the data {}", normaliser.mean.len(), set.channels),
+            fix: fix.into(),
+        });
+    }
+    set.normalise(&normaliser);
+    let device = backend.device(config.seed)?;
+    let model = load_module(ClassifierModel::init(&config, set.channels, &device), &run.join(MODEL_FILE), fix)?;
+
+    let test: Vec<usize> = set.indices_of(SplitRole::Test).into_iter().filter(|&i| set.classes[i].is_some()).collect();
+    if test.is_empty() {
+        return Err(Error::BadDataset {
+            path: data.to_path_buf(),
+            problem: "holds no labelled windows of the test subjects".into(),
+            fix: "check dataset.split.test names subjects present in the data".into(),
+        });
+    }
+    let predicted = model.predict(&set, &test, &device);
+    let truth: Vec<usize> = test.iter().map(|&i| set.classes[i].expect("labelled")).collect();
+    let classes: Vec<String> = config.dataset.classes.iter().map(|c| c.name.clone()).collect();
+    let confusion = ConfusionMatrix::new(classes.len(), &truth, &predicted);
+    let mut notices = Vec::new();
+    for (class, scores) in classes.iter().zip(confusion.per_class()) {
+        if scores.support == 0 {
+            notices.push(format!("class {class} has no windows among the test subjects: macro-F1 leaves it out"));
+        }
+    }
+
+    let mut by_subject: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (k, &i) in test.iter().enumerate() {
+        let entry = by_subject.entry(set.subjects[i].as_str()).or_default();
+        entry.0.push(truth[k]);
+        entry.1.push(predicted[k]);
+    }
+    let per_subject = by_subject
+        .into_iter()
+        .map(|(subject, (t, p))| {
+            let m = ConfusionMatrix::new(classes.len(), &t, &p);
+            SubjectResult {
+                subject: subject.to_string(),
+                windows: t.len(),
+                accuracy: m.accuracy(),
+                macro_f1: m.macro_f1(),
+            }
+        })
+        .collect();
+    let results = EvalResults {
+        pim_version: env!("CARGO_PKG_VERSION"),
+        windows: test.len(),
+        accuracy: confusion.accuracy(),
+        macro_f1: confusion.macro_f1(),
+        per_class: classes
+            .iter()
+            .zip(confusion.per_class())
+            .map(|(class, scores)| ClassResult { class: class.clone(), scores })
+            .collect(),
+        per_subject,
+        confusion_matrix: confusion.counts.clone(),
+        classes: classes.clone(),
+        seed: config.seed,
+        backend,
+        config,
+        notices,
+    };
+
+    let predictions_path = PathBuf::from("predictions.csv");
+    outputs.write("predictions.csv", |w| {
+        let io = |e| Error::io("write", &predictions_path, "check the disk has space", e);
+        writeln!(w, "window,source,start,subject,true,predicted").map_err(io)?;
+        for (k, &i) in test.iter().enumerate() {
+            let (source, start) = &set.keys[i];
+            writeln!(w, "{i},{source},{start},{},{},{}", set.subjects[i], classes[truth[k]], classes[predicted[k]])
+                .map_err(io)?;
+        }
+        Ok(())
+    })?;
+    outputs.write_json("results.json", &results)?;
+    outputs.commit()?;
+    Ok(results)
+}
