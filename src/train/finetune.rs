@@ -119,25 +119,31 @@ pub fn finetune(
 ) -> Result<FinetuneReport> {
     let started = Instant::now();
     let mut notices = Vec::new();
-    ensure_folder(&paths.out)?;
-    save_json(config, &paths.out.join("config.json"))?;
+    // Check the pre-trained run before reading data or writing anything.
+    let pretrained_normaliser: Option<Normaliser> = match &paths.init {
+        Some(encoder) => {
+            let fix = "pass --init the encoder.bpk of a `pim pretrain` run folder";
+            if !encoder.is_file() {
+                return Err(Error::Artefact {
+                    path: encoder.clone(),
+                    problem: "does not exist".into(),
+                    fix: fix.into(),
+                });
+            }
+            let run = encoder.parent().unwrap_or(Path::new("."));
+            let run_config_path = run.join("config.json");
+            let pretrained: PimConfig = load_json(&run_config_path, fix)?;
+            check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
+            Some(load_json(&run.join(NORMALISER_FILE), fix)?)
+        }
+        None => None,
+    };
 
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
     let train = set.indices_of(SplitRole::Train);
-    let normaliser = match &paths.init {
-        Some(encoder) => {
-            let run = encoder.parent().unwrap_or(Path::new("."));
-            let run_config_path = run.join("config.json");
-            let fix = "pass --init the encoder.bpk of a `pim pretrain` run folder";
-            let pretrained: PimConfig = load_json(&run_config_path, fix)?;
-            check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
-            load_json(&run.join(NORMALISER_FILE), fix)?
-        }
-        None => Normaliser::fit(&set, &train),
-    };
-    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
+    let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&set, &train));
     set.normalise(&normaliser);
 
     let classes = &config.dataset.classes;
@@ -156,6 +162,9 @@ pub fn finetune(
             fix: "check dataset.split.train and that the windows carry activity labels".into(),
         });
     }
+    ensure_folder(&paths.out)?;
+    save_json(config, &paths.out.join("config.json"))?;
+    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &draw.windows, config)?;
     let labelled =
         |role| -> Vec<usize> { set.indices_of(role).into_iter().filter(|&i| set.classes[i].is_some()).collect() };

@@ -125,7 +125,6 @@ pub fn pretrain(
         load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
     check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
 
-    ensure_folder(&paths.out)?;
     let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
     let state_path = checkpoint_dir.join("state.json");
     let resume: Option<ResumeState> = if state_path.is_file() {
@@ -139,7 +138,6 @@ pub fn pretrain(
         )?;
         Some(load_json(&state_path, "delete the run folder's checkpoint/ to start over")?)
     } else {
-        save_json(config, &paths.out.join("config.json"))?;
         None
     };
 
@@ -154,10 +152,14 @@ pub fn pretrain(
         validation = train.clone();
     }
     let normaliser = Normaliser::fit(&set, &train);
-    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     set.normalise(&normaliser);
-
     let tasks = active_tasks(config, &names, &mut notices)?;
+    // Inputs are good: only now does the run folder get its files.
+    ensure_folder(&paths.out)?;
+    if resume.is_none() {
+        save_json(config, &paths.out.join("config.json"))?;
+    }
+    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     let device = backend.device(config.seed)?;
     let training_device = device.clone().autodiff();
     let mut model = init_model(config, set.channels, &tasks, &training_device);

@@ -1,0 +1,269 @@
+//! The whole chain through the binary on the bundled sample with few epochs:
+//! pseudo-label, pretrain, finetune, eval; resuming a killed pre-training; and the bad
+//! inputs of the training stages (labels of another config, a checkpoint of another
+//! architecture, too many shots, a missing file).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{files_in, fixture, pim, root};
+use predicates::str::contains;
+use serde_json::Value;
+
+fn sample() -> PathBuf {
+    root().join("data/dsads-sample")
+}
+
+fn dsads_config() -> PathBuf {
+    root().join("configs/dsads.json")
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// Pseudo-labels of the sample in `dir/labels`.
+fn labels(dir: &Path) -> PathBuf {
+    let out = dir.join("labels");
+    pim()
+        .args(["-q", "pseudo-label", "--config"])
+        .arg(dsads_config())
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+fn pretrain(labels: &Path, out: &Path, epochs: usize) -> assert_cmd::Command {
+    let mut command = pim();
+    command
+        .args(["pretrain", "--config"])
+        .arg(dsads_config())
+        .arg("--labels")
+        .arg(labels)
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--out")
+        .arg(out)
+        .args(["--epochs", &epochs.to_string()]);
+    command
+}
+
+/// metrics.csv without its timing columns (windows/s, seconds).
+fn losses(run: &Path) -> Vec<String> {
+    fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|line| line.rsplitn(3, ',').nth(2).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn chain_writes_every_artefact_and_scores_the_test_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let run = dir.path().join("pretrain");
+    pretrain(&labels, &run, 2)
+        .assert()
+        .success()
+        .stderr(contains("epoch   2/2"))
+        .stderr(contains("pre-trained 2 epochs"));
+    for file in ["config.json", "encoder.bpk", "heads.bpk", "metrics.csv", "normaliser.json", "tasks.json"] {
+        assert!(run.join(file).is_file(), "pretrain did not write {file}");
+    }
+    assert_eq!(losses(&run).len(), 3, "a header and one row per epoch");
+
+    let tuned = dir.path().join("pim-2shot");
+    pim()
+        .args(["finetune", "--config"])
+        .arg(dsads_config())
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--init")
+        .arg(run.join("encoder.bpk"))
+        .args(["--shots", "2", "--seed", "3", "--epochs", "3", "--out"])
+        .arg(&tuned)
+        .assert()
+        .success()
+        .stderr(contains("fine-tuned on 38 windows (2 shots, seed 3)"));
+    let shots = fs::read_to_string(tuned.join("shots.csv")).unwrap();
+    assert_eq!(shots.lines().count(), 1 + 38);
+    for line in shots.lines().skip(1) {
+        let subject = line.split(',').nth(3).unwrap();
+        assert!(["p1", "p2", "p3", "p4", "p5"].contains(&subject), "drew a window of {subject}: {line}");
+    }
+    let config = json(&tuned.join("config.json"));
+    assert_eq!((config["seed"].as_u64(), config["finetune"]["shots"].as_u64()), (Some(3), Some(2)));
+
+    pim()
+        .args(["eval", "--run"])
+        .arg(&tuned)
+        .arg("--data-dir")
+        .arg(sample())
+        .assert()
+        .success()
+        .stderr(contains("76 test windows"));
+    let results = json(&tuned.join("results.json"));
+    let (f1, accuracy) = (results["macro_f1"].as_f64().unwrap(), results["accuracy"].as_f64().unwrap());
+    assert!((0.0..=1.0).contains(&f1) && (0.0..=1.0).contains(&accuracy));
+    assert_eq!(results["per_class"].as_array().unwrap().len(), 19);
+    assert_eq!(results["per_subject"].as_array().unwrap().len(), 2, "p7 and p8");
+    assert_eq!(results["seed"], 3);
+    let matrix_total: u64 = results["confusion_matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(matrix_total, 76);
+    let predictions = fs::read_to_string(tuned.join("predictions.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 1 + 76);
+    assert!(predictions.starts_with("window,source,start,subject,true,predicted\n"));
+}
+
+#[test]
+fn killed_pretraining_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let epochs = 6;
+    let whole = dir.path().join("whole");
+    pretrain(&labels, &whole, epochs).arg("-q").assert().success();
+
+    let killed = dir.path().join("killed");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pim"))
+        .current_dir(root())
+        .args(["-q", "pretrain", "--config"])
+        .arg(dsads_config())
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--out")
+        .arg(&killed)
+        .args(["--epochs", &epochs.to_string()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !killed.join("checkpoint/state.json").is_file() {
+        assert!(Instant::now() < deadline, "no checkpoint within 300 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = losses(&killed).len() - 1;
+    assert!(done_before < epochs, "the run finished before it could be killed; raise the epoch count");
+
+    pretrain(&labels, &killed, epochs).assert().success().stderr(contains(format!("after epoch {done_before}")));
+    assert_eq!(losses(&killed), losses(&whole), "a resumed run must end with the uninterrupted run's losses");
+}
+
+#[test]
+fn labels_of_another_config_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("tiny-labels");
+    pim()
+        .args(["-q", "pseudo-label", "--config"])
+        .arg(fixture("dsads-tiny.json"))
+        .arg("--data-dir")
+        .arg(fixture("dsads-tiny"))
+        .arg("--out")
+        .arg(&other)
+        .assert()
+        .success();
+    let run = dir.path().join("run");
+    pretrain(&other, &run, 1)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("tiny-labels/config.json: was made with a different `dataset` than the config given now"));
+}
+
+#[test]
+fn encoder_of_another_architecture_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let run = dir.path().join("run");
+    pretrain(&labels, &run, 1).arg("-q").assert().success();
+    // A config whose encoder is wider cannot take these weights.
+    let mut config = json(&dsads_config());
+    config["model"]["filters"] = serde_json::json!([16, 32, 48]);
+    let wider = dir.path().join("wider.json");
+    fs::write(&wider, config.to_string()).unwrap();
+    pim()
+        .args(["finetune", "--config"])
+        .arg(&wider)
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--init")
+        .arg(run.join("encoder.bpk"))
+        .args(["--shots", "1", "--epochs", "1", "--out"])
+        .arg(dir.path().join("ft"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("run/config.json: was made with a different `model`"));
+}
+
+#[test]
+fn more_shots_than_a_class_holds_takes_what_there_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scratch");
+    // The sample has 10 training windows per class (5 subjects x 2 segments).
+    pim()
+        .args(["finetune", "--config"])
+        .arg(dsads_config())
+        .arg("--data-dir")
+        .arg(sample())
+        .args(["--shots", "16", "--epochs", "1", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(contains("notice: class sitting has 10 training windows, fewer than 16 shots: all 10 are used"))
+        .stderr(contains("fine-tuned on 190 windows"));
+}
+
+#[test]
+fn missing_encoder_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere/encoder.bpk");
+    pim()
+        .args(["finetune", "--config"])
+        .arg(dsads_config())
+        .arg("--data-dir")
+        .arg(sample())
+        .arg("--init")
+        .arg(&missing)
+        .args(["--shots", "1", "--out"])
+        .arg(dir.path().join("ft"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "nowhere/encoder.bpk: does not exist; pass --init the encoder.bpk of a `pim pretrain` run folder",
+        ));
+    assert_eq!(files_in(&dir.path().join("ft")), Vec::<String>::new(), "a failed run wrote files");
+}
+
+#[test]
+fn eval_without_a_model_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    pim()
+        .args(["eval", "--run"])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(sample())
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("config.json"))
+        .stderr(contains("pass --run the --out folder of `pim finetune`"));
+}
