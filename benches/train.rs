@@ -13,6 +13,7 @@ use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use pim::PimConfig;
 use pim::labels::Task;
+use pim::model::DropoutMasks;
 use pim::train::backend::Backend;
 use pim::train::pretrain::{PretrainModel, TaskColumns, init_model};
 
@@ -52,8 +53,9 @@ fn main() {
         })
         .collect();
 
+    let mut masks = DropoutMasks::new(0, 0, config.model.dropout);
     let mut step = |model: PretrainModel| -> PretrainModel {
-        let embedding = model.encoder.forward(input.clone());
+        let embedding = model.encoder.forward_train(input.clone(), &mut masks);
         let mut total = None;
         for (head, target) in model.heads.iter().zip(&targets) {
             let loss = head.loss(head.forward(embedding.clone()), target.clone());

@@ -75,7 +75,7 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
         .success()
         .stderr(contains("epoch   2/2"))
         .stderr(contains("pre-trained 2 epochs"));
-    for file in ["config.json", "encoder.bpk", "heads.bpk", "metrics.csv", "normaliser.json", "tasks.json"] {
+    for file in ["config.json", "encoder.bpk", "pretrain_model.bpk", "metrics.csv", "normaliser.json", "tasks.json"] {
         assert!(run.join(file).is_file(), "pretrain did not write {file}");
     }
     assert_eq!(losses(&run).len(), 3, "a header and one row per epoch");

@@ -2,9 +2,11 @@
 //! Network encoder of Saeed et al. 2019, three unpadded Conv1d + ReLU + Dropout blocks and
 //! a max over time, giving a fixed-size embedding whatever the window length.
 
+use burn::nn::Relu;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{Dropout, DropoutConfig, Relu};
 use burn::prelude::*;
+
+use super::dropout::DropoutMasks;
 
 /// Encoder hyperparameters.
 #[derive(Config, Debug, PartialEq)]
@@ -17,7 +19,7 @@ pub struct EncoderConfig {
     /// Kernel sizes of the three convolutions.
     #[config(default = "[24, 16, 8]")]
     pub kernels: [usize; 3],
-    /// Dropout probability after each block.
+    /// Dropout probability after each block (applied by [`Encoder::forward_train`]).
     #[config(default = 0.1)]
     pub dropout: f64,
 }
@@ -39,29 +41,44 @@ impl EncoderConfig {
         let inputs = [self.channels, self.filters[0], self.filters[1]];
         let convs =
             (0..3).map(|i| Conv1dConfig::new(inputs[i], self.filters[i], self.kernels[i]).init(device)).collect();
-        Encoder { convs, dropout: DropoutConfig::new(self.dropout).init(), activation: Relu::new() }
+        Encoder { convs, activation: Relu::new() }
     }
 }
 
-/// Three convolution blocks and a max over time.
+/// Three convolution blocks and a max over time. Dropout is not part of the module: the
+/// training loop passes its [`DropoutMasks`] to [`Encoder::forward_train`].
 #[derive(Module, Debug)]
 pub struct Encoder {
     convs: Vec<Conv1d>,
-    dropout: Dropout,
     activation: Relu,
 }
 
 impl Encoder {
-    /// Embed a batch of windows.
+    /// Embed a batch of windows, without dropout (evaluation, frozen encoders).
     ///
     /// # Shapes
     /// - `windows`: `[batch, channels, time]`, `time >= min_window`
     /// - returns: `[batch, filters[2]]`
     pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
+        self.embed(windows, None)
+    }
+
+    /// Embed a batch of windows with dropout after each block (training).
+    ///
+    /// # Shapes
+    /// As [`Encoder::forward`].
+    pub fn forward_train(&self, windows: Tensor<3>, masks: &mut DropoutMasks) -> Tensor<2> {
+        self.embed(windows, Some(masks))
+    }
+
+    fn embed(&self, windows: Tensor<3>, mut masks: Option<&mut DropoutMasks>) -> Tensor<2> {
         let mut x = windows;
         for conv in &self.convs {
             // [batch, filters_i, time - sum of (kernel - 1) so far]
-            x = self.dropout.forward(self.activation.forward(conv.forward(x)));
+            x = self.activation.forward(conv.forward(x));
+            if let Some(masks) = masks.as_deref_mut() {
+                x = masks.apply(x);
+            }
         }
         // [batch, filters, 1] -> [batch, filters]
         x.max_dim(2).squeeze_dim::<2>(2)

@@ -12,8 +12,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
-use crate::model::{Classifier, ClassifierConfig, Encoder};
+use crate::model::{Classifier, ClassifierConfig, DropoutMasks, Encoder};
 use crate::progress::Progress;
 
 /// The fine-tuned encoder and classifier, read by `pim eval`.
@@ -192,9 +192,9 @@ pub fn finetune(
     for epoch in 1..=settings.epochs {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(epoch as u64);
-        device.seed(rng.next_u64());
         let mut order = draw.windows.clone();
         order.shuffle(&mut rng);
+        let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
         let mut loss_sum = 0.0;
         for batch in order.chunks(settings.batch_size) {
             let embedding = if settings.freeze_encoder {
@@ -203,7 +203,7 @@ pub fn finetune(
                 let frozen = model.encoder.valid().forward(set.batch(batch, &device));
                 Tensor::from_data(frozen.into_data(), &training_device)
             } else {
-                model.encoder.forward(set.batch(batch, &training_device))
+                model.encoder.forward_train(set.batch(batch, &training_device), &mut masks)
             };
             let targets: Vec<i64> =
                 batch.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();

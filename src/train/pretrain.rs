@@ -14,8 +14,8 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +27,13 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
 use crate::labels::Task;
-use crate::model::{Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
+use crate::model::{DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
 use crate::progress::Progress;
 
 /// The best encoder, loaded by `pim finetune --init`.
 pub const ENCODER_FILE: &str = "encoder.bpk";
-/// The best pretext heads.
-pub const HEADS_FILE: &str = "heads.bpk";
+/// The best encoder with its pretext heads (the whole pre-training network).
+pub const PRETRAIN_MODEL_FILE: &str = "pretrain_model.bpk";
 /// One row per epoch.
 pub const METRICS_FILE: &str = "metrics.csv";
 /// Resume state, rewritten after every epoch.
@@ -184,15 +184,15 @@ pub fn pretrain(
         let started = Instant::now();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(epoch as u64);
-        device.seed(rng.next_u64());
         let mut order = train.clone();
         order.shuffle(&mut rng);
+        let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
 
         let bar = progress.bar("epoch");
         bar.set_length(order.len() as u64);
         let mut sums = vec![0.0; tasks.len()];
         for batch in order.chunks(pretrain.batch_size) {
-            let embedding = model.encoder.forward(set.batch(batch, &training_device));
+            let embedding = model.encoder.forward_train(set.batch(batch, &training_device), &mut masks);
             let mut total: Option<Tensor<1>> = None;
             for (t, (head, task)) in model.heads.iter().zip(&tasks).enumerate() {
                 let loss = head.loss(head.forward(embedding.clone()), targets.batch(t, batch, &training_device));
@@ -228,7 +228,7 @@ pub fn pretrain(
             state.best_loss = record.validation_loss;
             state.best_epoch = epoch;
             save_module(model.encoder.clone(), &paths.out.join(ENCODER_FILE))?;
-            save_module(model.clone(), &paths.out.join(HEADS_FILE))?;
+            save_module(model.clone(), &paths.out.join(PRETRAIN_MODEL_FILE))?;
         }
         progress.line(&epoch_line(&record, pretrain.epochs, &tasks, improved));
         state.history.push(record);
