@@ -6,16 +6,10 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{copy_dir, files_in, fixture, pim, read_csv, root};
+use common::{copy_dir, files_in, fixture, pim, pseudo_label, read_csv, root};
 use predicates::str::contains;
 
 const OUTPUTS: [&str; 5] = ["config.json", "discretiser.json", "features.csv", "labels.csv", "run.json"];
-
-fn pseudo_label(config: &Path, data: &Path, out: &Path) -> assert_cmd::Command {
-    let mut command = pim();
-    command.args(["pseudo-label", "--config"]).arg(config).arg("--data-dir").arg(data).arg("--out").arg(out);
-    command
-}
 
 #[test]
 fn help_lists_the_pseudo_label_command() {

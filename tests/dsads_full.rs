@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{pim, read_csv, root, shared_dsads_archive};
+use common::{pseudo_label, read_csv, root, shared_dsads_archive};
 
 fn extracted_dsads() -> Option<PathBuf> {
     let archive = shared_dsads_archive()?;
@@ -25,15 +25,7 @@ fn full_dsads_gives_9120_windows_of_22_quantities_with_bins_in_range() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    pim()
-        .args(["-q", "pseudo-label", "--config"])
-        .arg(root().join("configs/dsads.json"))
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--out")
-        .arg(out.path())
-        .assert()
-        .success();
+    pseudo_label(&root().join("configs/dsads.json"), &data, out.path()).assert().success();
     let (header, labels) = read_csv(&out.path().join("labels.csv"));
     assert_eq!(header.len(), 4 + 22);
     assert_eq!(labels.len(), 9120);

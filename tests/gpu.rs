@@ -7,21 +7,13 @@
 
 mod common;
 
-use common::{fixture, pim};
+use common::{fixture, pim, pseudo_label};
 
 #[test]
 fn one_pretraining_epoch_runs_on_the_gpu_backend() {
     let dir = tempfile::tempdir().unwrap();
     let labels = dir.path().join("labels");
-    pim()
-        .args(["-q", "pseudo-label", "--config"])
-        .arg(fixture("dsads-tiny.json"))
-        .arg("--data-dir")
-        .arg(fixture("dsads-tiny"))
-        .arg("--out")
-        .arg(&labels)
-        .assert()
-        .success();
+    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
     let run = dir.path().join("gpu-run");
     let output = pim()
         .env("CUBECL_AUTOTUNE_LEVEL", "minimal")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{files_in, fixture, pim, root};
+use common::{files_in, finetune, fixture, pim, pseudo_label, root};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -29,15 +29,7 @@ fn json(path: &Path) -> Value {
 /// Pseudo-labels of the sample in `dir/labels`.
 fn labels(dir: &Path) -> PathBuf {
     let out = dir.join("labels");
-    pim()
-        .args(["-q", "pseudo-label", "--config"])
-        .arg(dsads_config())
-        .arg("--data-dir")
-        .arg(sample())
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    pseudo_label(&dsads_config(), &sample(), &out).assert().success();
     out
 }
 
@@ -81,15 +73,8 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
     assert_eq!(losses(&run).len(), 3, "a header and one row per epoch");
 
     let tuned = dir.path().join("pim-2shot");
-    pim()
-        .args(["finetune", "--config"])
-        .arg(dsads_config())
-        .arg("--data-dir")
-        .arg(sample())
-        .arg("--init")
-        .arg(run.join("encoder.bpk"))
-        .args(["--shots", "2", "--seed", "3", "--epochs", "3", "--out"])
-        .arg(&tuned)
+    finetune(&dsads_config(), &sample(), Some(&run.join("encoder.bpk")), &tuned)
+        .args(["--shots", "2", "--seed", "3", "--epochs", "3"])
         .assert()
         .success()
         .stderr(contains("fine-tuned on 38 windows (2 shots, seed 3)"));
@@ -170,15 +155,7 @@ fn killed_pretraining_resumes_to_the_uninterrupted_result() {
 fn labels_of_another_config_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("tiny-labels");
-    pim()
-        .args(["-q", "pseudo-label", "--config"])
-        .arg(fixture("dsads-tiny.json"))
-        .arg("--data-dir")
-        .arg(fixture("dsads-tiny"))
-        .arg("--out")
-        .arg(&other)
-        .assert()
-        .success();
+    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &other).assert().success();
     let run = dir.path().join("run");
     pretrain(&other, &run, 1)
         .assert()
@@ -198,15 +175,8 @@ fn encoder_of_another_architecture_is_refused() {
     config["model"]["filters"] = serde_json::json!([16, 32, 48]);
     let wider = dir.path().join("wider.json");
     fs::write(&wider, config.to_string()).unwrap();
-    pim()
-        .args(["finetune", "--config"])
-        .arg(&wider)
-        .arg("--data-dir")
-        .arg(sample())
-        .arg("--init")
-        .arg(run.join("encoder.bpk"))
-        .args(["--shots", "1", "--epochs", "1", "--out"])
-        .arg(dir.path().join("ft"))
+    finetune(&wider, &sample(), Some(&run.join("encoder.bpk")), &dir.path().join("ft"))
+        .args(["--shots", "1", "--epochs", "1"])
         .assert()
         .failure()
         .code(1)
@@ -218,13 +188,8 @@ fn more_shots_than_a_class_holds_takes_what_there_is() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scratch");
     // The sample has 10 training windows per class (5 subjects x 2 segments).
-    pim()
-        .args(["finetune", "--config"])
-        .arg(dsads_config())
-        .arg("--data-dir")
-        .arg(sample())
-        .args(["--shots", "16", "--epochs", "1", "--out"])
-        .arg(&out)
+    finetune(&dsads_config(), &sample(), None, &out)
+        .args(["--shots", "16", "--epochs", "1"])
         .assert()
         .success()
         .stderr(contains("notice: class sitting has 10 training windows, fewer than 16 shots: all 10 are used"))
@@ -235,15 +200,8 @@ fn more_shots_than_a_class_holds_takes_what_there_is() {
 fn missing_encoder_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nowhere/encoder.bpk");
-    pim()
-        .args(["finetune", "--config"])
-        .arg(dsads_config())
-        .arg("--data-dir")
-        .arg(sample())
-        .arg("--init")
-        .arg(&missing)
-        .args(["--shots", "1", "--out"])
-        .arg(dir.path().join("ft"))
+    finetune(&dsads_config(), &sample(), Some(&missing), &dir.path().join("ft"))
+        .args(["--shots", "1"])
         .assert()
         .failure()
         .code(1)

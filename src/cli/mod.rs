@@ -67,64 +67,22 @@ mod tests {
         assert!(Cli::try_parse_from(["pim", "pseudo-label", "--config", "c.json"]).is_err());
     }
 
+    /// `pim pretrain` with its required arguments, then `extra`.
+    fn pretrain_command_line(extra: &[&str]) -> Result<Cli, clap::Error> {
+        let required = ["pim", "pretrain", "--config", "c", "--labels", "l", "--data-dir", "d", "--out", "r"];
+        Cli::try_parse_from(required.iter().chain(extra))
+    }
+
     #[test]
     fn pretrain_parses_tasks_and_loss_weights() {
-        let cli = Cli::try_parse_from([
-            "pim",
-            "pretrain",
-            "--config",
-            "c",
-            "--labels",
-            "l",
-            "--data-dir",
-            "d",
-            "--out",
-            "r",
-            "--tasks",
-            "speed,symmetry",
-            "--loss-weights",
-            "1,0.5,2",
-            "--backend",
-            "cpu",
-        ])
-        .expect("valid command line");
+        let cli =
+            pretrain_command_line(&["--tasks", "speed,symmetry", "--loss-weights", "1,0.5,2", "--backend", "cpu"])
+                .expect("valid command line");
         let Command::Pretrain(args) = cli.command else { panic!("parsed as another command") };
         assert_eq!(args.tasks, Some(vec![crate::labels::Task::Speed, crate::labels::Task::Symmetry]));
         assert_eq!(args.loss_weights, Some(vec![1.0, 0.5, 2.0]));
-        assert!(
-            Cli::try_parse_from([
-                "pim",
-                "pretrain",
-                "--config",
-                "c",
-                "--labels",
-                "l",
-                "--data-dir",
-                "d",
-                "--out",
-                "r",
-                "--tasks",
-                "speeed"
-            ])
-            .is_err()
-        );
-        assert!(
-            Cli::try_parse_from([
-                "pim",
-                "pretrain",
-                "--config",
-                "c",
-                "--labels",
-                "l",
-                "--data-dir",
-                "d",
-                "--out",
-                "r",
-                "--backend",
-                "tpu"
-            ])
-            .is_err()
-        );
+        assert!(pretrain_command_line(&["--tasks", "speeed"]).is_err());
+        assert!(pretrain_command_line(&["--backend", "tpu"]).is_err());
     }
 
     #[test]

@@ -24,6 +24,23 @@ pub fn pim() -> Command {
     command
 }
 
+/// `pim pseudo-label --config CONFIG --data-dir DATA --out OUT`.
+pub fn pseudo_label(config: &Path, data: &Path, out: &Path) -> Command {
+    let mut command = pim();
+    command.args(["pseudo-label", "--config"]).arg(config).arg("--data-dir").arg(data).arg("--out").arg(out);
+    command
+}
+
+/// `pim finetune --config CONFIG --data-dir DATA [--init INIT] --out OUT`; add the rest.
+pub fn finetune(config: &Path, data: &Path, init: Option<&Path>, out: &Path) -> Command {
+    let mut command = pim();
+    command.args(["finetune", "--config"]).arg(config).arg("--data-dir").arg(data).arg("--out").arg(out);
+    if let Some(init) = init {
+        command.arg("--init").arg(init);
+    }
+    command
+}
+
 /// Recursively copy `from` into the new folder `to`.
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
