@@ -1,4 +1,4 @@
-//! Saving and loading network weights (Burn's burnpack records) and small JSON state,
+//! Saving and loading network weights (Burn's burnpack records), small JSON state and text,
 //! each written under a temporary name and renamed, so a kill never leaves a torn file.
 
 use std::path::Path;
@@ -63,12 +63,16 @@ pub fn load_optimizer(optimizer: ModuleOptimizer, path: &Path) -> Result<ModuleO
     })
 }
 
-/// Write `value` as pretty JSON to `path`.
-pub fn save_json(value: &impl Serialize, path: &Path) -> Result<()> {
+/// Write `text` to `path`.
+pub fn save_text(path: &Path, text: &str) -> Result<()> {
     let staging = temporary(path);
-    let text = serde_json::to_string_pretty(value).expect("artefact state serialises") + "\n";
     std::fs::write(&staging, text).map_err(|e| Error::io("write", &staging, "check the disk has space", e))?;
     finish(&staging, path)
+}
+
+/// Write `value` as pretty JSON to `path`.
+pub fn save_json(value: &impl Serialize, path: &Path) -> Result<()> {
+    save_text(path, &(serde_json::to_string_pretty(value).expect("artefact state serialises") + "\n"))
 }
 
 /// Read JSON of type `T` from `path`.

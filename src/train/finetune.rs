@@ -18,10 +18,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::backend::Backend;
-use super::checkpoint::{load_json, load_module, save_json, save_module};
+use super::checkpoint::{load_json, load_module, save_json, save_module, save_text};
 use super::pretrain::encoder_config;
 use super::windows::{Normaliser, WindowSet};
-use super::{NORMALISER_FILE, check_same_groups, ensure_folder, write_text_atomically};
+use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
@@ -263,7 +263,7 @@ fn write_shots(path: &Path, set: &WindowSet, windows: &[usize], config: &PimConf
         let class = set.classes[i].map(|c| config.dataset.classes[c].name.as_str()).unwrap_or("");
         text += &format!("{i},{},{},{},{class}\n", set.keys[i].0, set.keys[i].1, set.subjects[i]);
     }
-    write_text_atomically(path, &text)
+    save_text(path, &text)
 }
 
 fn write_metrics(path: &Path, history: &[FinetuneEpoch]) -> Result<()> {
@@ -271,5 +271,5 @@ fn write_metrics(path: &Path, history: &[FinetuneEpoch]) -> Result<()> {
     for r in history {
         text += &format!("{},{},{},{}\n", r.epoch, r.train_loss, r.validation_macro_f1, r.validation_accuracy);
     }
-    write_text_atomically(path, &text)
+    save_text(path, &text)
 }

@@ -22,13 +22,6 @@ pub(crate) fn ensure_folder(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("create folder", dir, "choose a --out folder you can write to", e))
 }
 
-/// Write `text` to `path` under a temporary name, then rename.
-pub(crate) fn write_text_atomically(path: &Path, text: &str) -> Result<()> {
-    let staging = path.with_extension("tmp");
-    std::fs::write(&staging, text).map_err(|e| Error::io("write", &staging, "check the disk has space", e))?;
-    std::fs::rename(&staging, path).map_err(|e| Error::io("rename into", path, "check the folder is writable", e))
-}
-
 /// Fail unless `saved` (read from `path`) and `current` agree on every group in `groups`,
 /// naming the first group that differs.
 pub(crate) fn check_same_groups(saved: &PimConfig, current: &PimConfig, path: &Path, groups: &[&str]) -> Result<()> {

@@ -383,5 +383,5 @@ fn write_metrics(path: &Path, tasks: &[TaskColumns], history: &[EpochRecord]) ->
         row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
         text += &(row.join(",") + "\n");
     }
-    super::write_text_atomically(path, &text)
+    super::checkpoint::save_text(path, &text)
 }
