@@ -28,7 +28,7 @@ pub struct PretrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Pretext tasks, comma-separated (overrides pretrain.tasks), e.g. `speed,angle`.
-    #[arg(long, value_delimiter = ',', value_parser = parse_task)]
+    #[arg(long, value_delimiter = ',')]
     pub tasks: Option<Vec<Task>>,
     /// Loss weights alpha,beta,gamma for speed,angle,symmetry (overrides pretrain.loss_weights).
     #[arg(long, value_delimiter = ',', num_args = 1)]
@@ -39,15 +39,6 @@ pub struct PretrainArgs {
     /// Compute backend.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
-}
-
-fn parse_task(text: &str) -> std::result::Result<Task, String> {
-    match text {
-        "speed" => Ok(Task::Speed),
-        "angle" => Ok(Task::Angle),
-        "symmetry" => Ok(Task::Symmetry),
-        _ => Err(format!("{text:?} is not a task: use speed, angle or symmetry")),
-    }
 }
 
 /// The config with this command line's overrides applied and checked.

@@ -92,7 +92,7 @@ pub fn evaluate(run: &Path, data: &Path, backend: Backend, progress: &dyn Progre
     let device = backend.device(config.seed)?;
     let model = load_module(ClassifierModel::init(&config, set.channels, &device), &run.join(MODEL_FILE), fix)?;
 
-    let test: Vec<usize> = set.indices_of(SplitRole::Test).into_iter().filter(|&i| set.classes[i].is_some()).collect();
+    let test = set.labelled_indices_of(SplitRole::Test);
     if test.is_empty() {
         return Err(Error::BadDataset {
             path: data.to_path_buf(),

@@ -21,6 +21,26 @@ pub enum Task {
 impl Task {
     /// Every task, in column order.
     pub const ALL: [Task; 3] = [Task::Speed, Task::Angle, Task::Symmetry];
+
+    /// The task's name, as in configs, on the command line and as its columns' prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Speed => "speed",
+            Task::Angle => "angle",
+            Task::Symmetry => "symmetry",
+        }
+    }
+}
+
+impl std::str::FromStr for Task {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Task::ALL
+            .into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| format!("{text:?} is not a task: use speed, angle or symmetry"))
+    }
 }
 
 /// One label column.
@@ -41,8 +61,11 @@ pub struct Quantity {
 /// The label columns of a dataset, in order: speeds, then angles, then symmetries.
 pub fn quantities(config: &DatasetConfig) -> Vec<Quantity> {
     let quantity = |name: String, task, unit: &str| Quantity { name, task, unit: unit.into(), yaw_source: None };
-    let mut out: Vec<Quantity> =
-        config.sensors.iter().map(|s| quantity(format!("speed.{}", s.name), Task::Speed, "m/s")).collect();
+    let mut out: Vec<Quantity> = config
+        .sensors
+        .iter()
+        .map(|s| quantity(format!("{}.{}", Task::Speed.name(), s.name), Task::Speed, "m/s"))
+        .collect();
     for sensor in &config.sensors {
         for angle in ["roll", "pitch", "yaw"] {
             let mut q = quantity(format!("angle.{}.{angle}", sensor.name), Task::Angle, "rad");
@@ -57,4 +80,18 @@ pub fn quantities(config: &DatasetConfig) -> Vec<Quantity> {
         config.pairs.iter().map(|p| quantity(format!("symmetry.{}.{}", p.left, p.right), Task::Symmetry, "m/s^2")),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_names_agree_with_configs_and_parse_back() {
+        for task in Task::ALL {
+            assert_eq!(serde_json::to_string(&task).unwrap(), format!("\"{}\"", task.name()));
+            assert_eq!(task.name().parse::<Task>(), Ok(task));
+        }
+        assert!("speeed".parse::<Task>().is_err());
+    }
 }

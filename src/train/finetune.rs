@@ -166,9 +166,7 @@ pub fn finetune(
     save_json(config, &paths.out.join("config.json"))?;
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &draw.windows, config)?;
-    let labelled =
-        |role| -> Vec<usize> { set.indices_of(role).into_iter().filter(|&i| set.classes[i].is_some()).collect() };
-    let mut validation = labelled(SplitRole::Validation);
+    let mut validation = set.labelled_indices_of(SplitRole::Validation);
     if validation.is_empty() {
         notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
         validation = draw.windows.clone();

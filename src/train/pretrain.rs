@@ -252,14 +252,10 @@ pub fn pretrain(
 fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>) -> Result<Vec<TaskColumns>> {
     let mut tasks = Vec::new();
     for &task in &config.pretrain.tasks {
-        let prefix = match task {
-            Task::Speed => "speed.",
-            Task::Angle => "angle.",
-            Task::Symmetry => "symmetry.",
-        };
-        let columns: Vec<String> = names.iter().filter(|n| n.starts_with(prefix)).cloned().collect();
+        let prefix = format!("{}.", task.name());
+        let columns: Vec<String> = names.iter().filter(|n| n.starts_with(&prefix)).cloned().collect();
         if columns.is_empty() {
-            notices.push(format!("the labels have no {task:?} columns: that task is skipped"));
+            notices.push(format!("the labels have no {} columns: that task is skipped", task.name()));
         } else if !tasks.iter().any(|t: &TaskColumns| t.task == task) {
             tasks.push(TaskColumns { task, columns });
         }
@@ -351,11 +347,8 @@ fn evaluate(
 }
 
 fn epoch_line(record: &EpochRecord, epochs: usize, tasks: &[TaskColumns], best: bool) -> String {
-    let parts: Vec<String> = tasks
-        .iter()
-        .zip(&record.train_task_losses)
-        .map(|(t, l)| format!("{} {l:.3}", format!("{:?}", t.task).to_lowercase()))
-        .collect();
+    let parts: Vec<String> =
+        tasks.iter().zip(&record.train_task_losses).map(|(t, l)| format!("{} {l:.3}", t.task.name())).collect();
     format!(
         "epoch {:>3}/{epochs}  train {:.4} ({})  validation {:.4}{}  {:.0} windows/s",
         record.epoch,
@@ -368,7 +361,7 @@ fn epoch_line(record: &EpochRecord, epochs: usize, tasks: &[TaskColumns], best: 
 }
 
 fn write_metrics(path: &Path, tasks: &[TaskColumns], history: &[EpochRecord]) -> Result<()> {
-    let task_names: Vec<String> = tasks.iter().map(|t| format!("{:?}", t.task).to_lowercase()).collect();
+    let task_names: Vec<&str> = tasks.iter().map(|t| t.task.name()).collect();
     let mut header = vec!["epoch".to_string(), "train_loss".into()];
     header.extend(task_names.iter().map(|t| format!("train_{t}")));
     header.push("validation_loss".into());

@@ -81,6 +81,11 @@ impl WindowSet {
         (0..self.len()).filter(|&i| self.roles[i] == role).collect()
     }
 
+    /// Indices of the windows of one split role that carry a class.
+    pub fn labelled_indices_of(&self, role: SplitRole) -> Vec<usize> {
+        self.indices_of(role).into_iter().filter(|&i| self.classes[i].is_some()).collect()
+    }
+
     fn window(&self, index: usize) -> &[f32] {
         let size = self.channels * self.time;
         &self.inputs[index * size..(index + 1) * size]
