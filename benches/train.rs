@@ -15,6 +15,7 @@ use pim::PimConfig;
 use pim::labels::Task;
 use pim::model::DropoutMasks;
 use pim::train::backend::Backend;
+use pim::train::objective::{Objective, TaskTargets};
 use pim::train::pretrain::{PretrainModel, TaskColumns, init_model};
 
 const BATCH: usize = 64;
@@ -41,7 +42,13 @@ fn main() {
         .collect();
     let device = backend.device(0).expect("the backend is available");
     let training = device.clone().autodiff();
-    let mut model = init_model(&config, CHANNELS, &tasks, &training);
+    let names: Vec<String> = tasks.iter().flat_map(|t| t.columns.clone()).collect();
+    let objective = Objective::Physics {
+        targets: TaskTargets::new(&tasks, &names, &[vec![0; names.len()]]),
+        tasks: tasks.clone(),
+        weights: config.pretrain.loss_weights,
+    };
+    let mut model = init_model(&config, CHANNELS, &objective, &training);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let input = Tensor::<3>::random([BATCH, CHANNELS, TIME], Distribution::Normal(0.0, 1.0), &training);
     let targets: Vec<Tensor<2, Int>> = tasks

@@ -72,7 +72,7 @@ impl PimConfig {
             });
         }
         let (p, f) = (&self.pretrain, &self.finetune);
-        validate_training(path, "pretrain", p.epochs, p.batch_size, p.learning_rate)?;
+        p.validate(path)?;
         validate_training(path, "finetune", f.epochs, f.batch_size, f.learning_rate)
     }
 }

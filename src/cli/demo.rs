@@ -45,7 +45,7 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     eprintln!("[1/4] pseudo-labels -> {}", labels.display());
     pseudo_label(&config, &args.data_dir, &labels, argv, &progress)?;
     eprintln!("[2/4] pre-training -> {}", pretrained.display());
-    let paths = PretrainPaths { labels, data: args.data_dir.clone(), out: pretrained.clone() };
+    let paths = PretrainPaths { labels: Some(labels), data: args.data_dir.clone(), out: pretrained.clone() };
     pretrain(&config, &paths, args.backend, &progress)?;
 
     let mut rows = Vec::new();

@@ -9,7 +9,7 @@ use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::labels::Task;
 use crate::train::backend::Backend;
-use crate::train::config::LossWeights;
+use crate::train::config::{LossWeights, PretrainMethod};
 use crate::train::pretrain::{PretrainPaths, pretrain};
 
 /// Arguments of `pim pretrain`.
@@ -18,16 +18,20 @@ pub struct PretrainArgs {
     /// Config file (JSON), the one `pim pseudo-label` used.
     #[arg(long)]
     pub config: PathBuf,
-    /// The --out folder of `pim pseudo-label`.
+    /// The --out folder of `pim pseudo-label` (needed by method pim only).
     #[arg(long)]
-    pub labels: PathBuf,
+    pub labels: Option<PathBuf>,
     /// Folder holding the dataset.
     #[arg(long)]
     pub data_dir: PathBuf,
     /// Run folder to write (encoder.bpk, metrics.csv, ...); rerun the same command to resume.
     #[arg(long)]
     pub out: PathBuf,
-    /// Pretext tasks, comma-separated (overrides pretrain.tasks), e.g. `speed,angle`.
+    /// Pre-training method: pim (physics pseudo-labels), masked (masked reconstruction) or
+    /// transform (transformation discrimination) (overrides pretrain.method).
+    #[arg(long)]
+    pub method: Option<PretrainMethod>,
+    /// Pretext tasks of method pim, comma-separated (overrides pretrain.tasks), e.g. `speed,angle`.
     #[arg(long, value_delimiter = ',')]
     pub tasks: Option<Vec<Task>>,
     /// Loss weights alpha,beta,gamma for speed,angle,symmetry (overrides pretrain.loss_weights).
@@ -44,6 +48,9 @@ pub struct PretrainArgs {
 /// The config with this command line's overrides applied and checked.
 pub fn effective_config(args: &PretrainArgs) -> Result<PimConfig> {
     let mut config = PimConfig::load(&args.config)?;
+    if let Some(method) = args.method {
+        config.pretrain.method = method;
+    }
     if let Some(tasks) = &args.tasks {
         config.pretrain.tasks = tasks.clone();
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod kshot;
 pub mod readers;
 pub mod recording;
+pub mod transform;
 pub mod window;
 
 pub use config::DatasetConfig;

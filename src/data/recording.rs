@@ -40,6 +40,11 @@ impl ChannelLayout {
         self.channels
     }
 
+    /// Number of sensor units.
+    pub fn sensors(&self) -> usize {
+        self.sensors.len()
+    }
+
     /// Channel rows of a sensor's modality, if it has that modality.
     pub fn rows(&self, sensor: usize, modality: Modality) -> Option<[usize; 3]> {
         self.sensors[sensor][modality as usize]

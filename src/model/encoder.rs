@@ -60,7 +60,7 @@ impl Encoder {
     /// - `windows`: `[batch, channels, time]`, `time >= min_window`
     /// - returns: `[batch, filters[2]]`
     pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
-        self.embed(windows, None)
+        max_over_time(self.feature_map(windows, None))
     }
 
     /// Embed a batch of windows with dropout after each block (training).
@@ -68,10 +68,25 @@ impl Encoder {
     /// # Shapes
     /// As [`Encoder::forward`].
     pub fn forward_train(&self, windows: Tensor<3>, masks: &mut DropoutMasks) -> Tensor<2> {
-        self.embed(windows, Some(masks))
+        max_over_time(self.feature_map(windows, Some(masks)))
     }
 
-    fn embed(&self, windows: Tensor<3>, mut masks: Option<&mut DropoutMasks>) -> Tensor<2> {
+    /// The last block's feature map, before the max over time, without dropout (what the
+    /// masked-reconstruction decoder reads).
+    ///
+    /// # Shapes
+    /// - `windows`: `[batch, channels, time]`
+    /// - returns: `[batch, filters[2], time - sum of (kernel - 1)]`
+    pub fn features(&self, windows: Tensor<3>) -> Tensor<3> {
+        self.feature_map(windows, None)
+    }
+
+    /// [`Encoder::features`] with dropout after each block (training).
+    pub fn features_train(&self, windows: Tensor<3>, masks: &mut DropoutMasks) -> Tensor<3> {
+        self.feature_map(windows, Some(masks))
+    }
+
+    fn feature_map(&self, windows: Tensor<3>, mut masks: Option<&mut DropoutMasks>) -> Tensor<3> {
         let mut x = windows;
         for conv in &self.convs {
             // [batch, filters_i, time - sum of (kernel - 1) so far]
@@ -80,7 +95,11 @@ impl Encoder {
                 x = masks.apply(x);
             }
         }
-        // [batch, filters, 1] -> [batch, filters]
-        x.max_dim(2).squeeze_dim::<2>(2)
+        x
     }
+}
+
+/// The embedding of a feature map: `[batch, filters, time'] -> [batch, filters]`.
+pub fn max_over_time(features: Tensor<3>) -> Tensor<2> {
+    features.max_dim(2).squeeze_dim::<2>(2)
 }

@@ -55,3 +55,27 @@ fn classifier_gives_one_logit_per_class() {
     let classifier = ClassifierConfig::new(96, 19).init(&device());
     assert_eq!(classifier.forward(Tensor::zeros([5, 96], &device())).dims(), [5, 19]);
 }
+
+#[test]
+fn decoder_restores_the_window_shape_from_the_feature_map() {
+    let encoder = EncoderConfig::new(45).init(&device());
+    let features = encoder.features(Tensor::zeros([2, 45, 125], &device()));
+    assert_eq!(features.dims(), [2, 96, 80]);
+    let decoder = DecoderConfig::new(45).init(&device());
+    assert_eq!(decoder.forward(features).dims(), [2, 45, 125]);
+}
+
+#[test]
+fn masked_loss_is_the_mse_of_masked_steps_only() {
+    // One window, 2 channels x 4 steps; steps 1 and 3 masked. Errors at masked steps:
+    // channel 0: 1, 2; channel 1: 3, 0 -> (1 + 4 + 9 + 0) / 4 = 3.5.
+    let original = Tensor::<3>::zeros([1, 2, 4], &device());
+    let mask = Tensor::<2>::from_data([[0.0, 1.0, 0.0, 1.0]], &device());
+    let reconstruction = |unmasked: f32| {
+        Tensor::<3>::from_data([[[unmasked, 1.0, unmasked, 2.0], [unmasked, 3.0, -unmasked, 0.0]]], &device())
+    };
+    for unmasked in [0.0, 5.0, -100.0] {
+        let loss: f32 = masked_mse(reconstruction(unmasked), original.clone(), mask.clone()).into_scalar();
+        assert!((loss - 3.5).abs() < 1e-6, "unmasked error {unmasked} changed the loss to {loss}");
+    }
+}

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::kshot::Shots;
+use crate::data::transform::TransformConfig;
 use crate::labels::Task;
 
 /// Network sizes.
@@ -58,30 +59,77 @@ impl LossWeights {
     }
 }
 
+/// What pre-training teaches the encoder (method.md, "Baselines").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PretrainMethod {
+    /// PIM: predict the physics pseudo-labels of `pim pseudo-label`.
+    Pim,
+    /// Masked reconstruction (Haresamudram et al. 2020).
+    Masked,
+    /// Multi-task transformation discrimination (Saeed et al. 2019).
+    Transform,
+}
+
+impl PretrainMethod {
+    /// Every method.
+    pub const ALL: [PretrainMethod; 3] = [PretrainMethod::Pim, PretrainMethod::Masked, PretrainMethod::Transform];
+
+    /// The method's name, as in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PretrainMethod::Pim => "pim",
+            PretrainMethod::Masked => "masked",
+            PretrainMethod::Transform => "transform",
+        }
+    }
+}
+
+impl std::str::FromStr for PretrainMethod {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        PretrainMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == text)
+            .ok_or_else(|| format!("{text:?} is not a pre-training method: use pim, masked or transform"))
+    }
+}
+
 /// Pre-training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PretrainConfig {
+    /// The pretext objective.
+    pub method: PretrainMethod,
     /// Passes over the training subjects' windows.
     pub epochs: usize,
     /// Windows per step.
     pub batch_size: usize,
     /// Adam learning rate.
     pub learning_rate: f64,
-    /// Pretext tasks to train (an ablation drops some); a task the dataset lacks is skipped.
+    /// Pretext tasks to train (method `pim`; an ablation drops some); a task the dataset
+    /// lacks is skipped.
     pub tasks: Vec<Task>,
-    /// Loss weights.
+    /// Loss weights (method `pim`).
     pub loss_weights: LossWeights,
+    /// Share of each window's time steps zeroed (method `masked`).
+    pub mask_ratio: f64,
+    /// Transformation strengths (method `transform`).
+    pub transform: TransformConfig,
 }
 
 impl Default for PretrainConfig {
     fn default() -> Self {
         PretrainConfig {
+            method: PretrainMethod::Pim,
             epochs: 30,
             batch_size: 64,
             learning_rate: 1e-3,
             tasks: Task::ALL.to_vec(),
             loss_weights: LossWeights { speed: 1.0, angle: 1.0, symmetry: 1.0 },
+            mask_ratio: 0.1,
+            transform: TransformConfig::default(),
         }
     }
 }
@@ -128,6 +176,40 @@ impl ModelConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout", format!("is {}", self.dropout), "use a probability in [0, 1)");
+        }
+        Ok(())
+    }
+}
+
+impl PretrainConfig {
+    /// Check the method-specific settings; `path` names the config file in errors.
+    pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
+        let bad = |field: &str, problem: String, fix: &str| {
+            Err(crate::Error::InvalidConfig {
+                path: path.to_path_buf(),
+                field: format!("pretrain.{field}"),
+                problem,
+                fix: fix.into(),
+            })
+        };
+        validate_training(path, "pretrain", self.epochs, self.batch_size, self.learning_rate)?;
+        if !(self.mask_ratio > 0.0 && self.mask_ratio < 1.0) {
+            return bad("mask_ratio", format!("is {}", self.mask_ratio), "use a share in (0, 1); the method uses 0.1");
+        }
+        let t = &self.transform;
+        for (field, sigma) in
+            [("noise_sigma", t.noise_sigma), ("scaling_sigma", t.scaling_sigma), ("warp_sigma", t.warp_sigma)]
+        {
+            if !(sigma.is_finite() && sigma >= 0.0) {
+                return bad(&format!("transform.{field}"), format!("is {sigma}"), "use a finite value of at least 0");
+            }
+        }
+        if t.segments < 2 {
+            return bad(
+                "transform.segments",
+                format!("is {}", t.segments),
+                "use at least 2 segments; the method uses 4",
+            );
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! The `pretrain` stage: the encoder and one head per pretext task learn to predict the
-//! physics pseudo-labels of the training subjects' windows; the weights with the lowest
+//! The `pretrain` stage: the encoder learns a pretext objective on the training subjects'
+//! windows (PIM: one head per physics task predicts the pseudo-labels; or a baseline:
+//! masked reconstruction, transformation discrimination); the weights with the lowest
 //! loss on the validation subjects' windows are kept.
 //!
 //! Each epoch's shuffle and dropout come from the config seed and the epoch number, and a
@@ -13,7 +14,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -21,13 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
 use super::checkpoint::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+use super::config::PretrainMethod;
+use super::objective::{Objective, TaskTargets};
 use super::windows::{Normaliser, WindowSet, read_labels};
 use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
 use crate::config::PimConfig;
+use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
+use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::labels::Task;
-use crate::model::{DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
+use crate::model::{Decoder, DecoderConfig, DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
 use crate::progress::Progress;
 
 /// The best encoder, loaded by `pim finetune --init`.
@@ -39,20 +43,23 @@ pub const METRICS_FILE: &str = "metrics.csv";
 /// Resume state, rewritten after every epoch.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 
-/// Encoder plus one head per active task.
+/// The encoder and what the method puts on top of it.
 #[derive(Module, Debug)]
 pub struct PretrainModel {
     /// The shared encoder.
     pub encoder: Encoder,
-    /// Heads, in the order of the run's tasks.
+    /// PIM: one head per task, in the run's task order. Transformation discrimination:
+    /// one single-logit head per transformation. Masked reconstruction: none.
     pub heads: Vec<PretextHead>,
+    /// Masked reconstruction's decoder.
+    pub decoder: Option<Decoder>,
 }
 
 /// Where the stage reads and writes.
 #[derive(Debug, Clone)]
 pub struct PretrainPaths {
-    /// Output of `pim pseudo-label` (labels.csv, config.json).
-    pub labels: PathBuf,
+    /// Output of `pim pseudo-label` (labels.csv, config.json); method `pim` only.
+    pub labels: Option<PathBuf>,
     /// The dataset folder.
     pub data: PathBuf,
     /// The run folder to write.
@@ -73,14 +80,14 @@ pub struct TaskColumns {
 pub struct EpochRecord {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Weighted total loss on the training windows (mean over batches).
+    /// Weighted total loss on the training windows.
     pub train_loss: f64,
-    /// Per-task loss on the training windows, in task order.
-    pub train_task_losses: Vec<f64>,
+    /// Each loss term on the training windows (PIM: per task), in term order.
+    pub train_terms: Vec<f64>,
     /// Weighted total loss on the validation windows (the selection criterion).
     pub validation_loss: f64,
-    /// Per-task loss on the validation windows.
-    pub validation_task_losses: Vec<f64>,
+    /// Each loss term on the validation windows.
+    pub validation_terms: Vec<f64>,
     /// Training throughput (forward, backward, optimiser step).
     pub windows_per_second: f64,
     /// Wall time of the epoch, validation included.
@@ -98,8 +105,8 @@ struct ResumeState {
 /// The outcome of a run.
 #[derive(Debug, Clone)]
 pub struct PretrainReport {
-    /// Tasks trained, with their columns.
-    pub tasks: Vec<TaskColumns>,
+    /// Names of the loss terms (PIM: its tasks).
+    pub terms: Vec<String>,
     /// Every epoch's figures.
     pub history: Vec<EpochRecord>,
     /// Epoch whose weights were kept.
@@ -120,10 +127,25 @@ pub fn pretrain(
     progress: &dyn Progress,
 ) -> Result<PretrainReport> {
     let mut notices = Vec::new();
-    let labels_config_path = paths.labels.join("config.json");
-    let labels_config: PimConfig =
-        load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
-    check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
+    let method = config.pretrain.method;
+    let labels_dir = match (&paths.labels, method) {
+        (Some(dir), PretrainMethod::Pim) => {
+            let labels_config_path = dir.join("config.json");
+            let labels_config: PimConfig =
+                load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
+            check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
+            Some(dir)
+        }
+        (None, PretrainMethod::Pim) => {
+            return Err(Error::InvalidConfig {
+                path: "<command line>".into(),
+                field: "--labels".into(),
+                problem: "is missing: method pim learns the pseudo-labels".into(),
+                fix: "run `pim pseudo-label` first and pass its --out as --labels".into(),
+            });
+        }
+        (_, PretrainMethod::Masked | PretrainMethod::Transform) => None,
+    };
 
     let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
     let state_path = checkpoint_dir.join("state.json");
@@ -144,7 +166,6 @@ pub fn pretrain(
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
-    let (names, labels) = read_labels(&paths.labels, &set)?;
     let train = set.indices_of(SplitRole::Train);
     let mut validation = set.indices_of(SplitRole::Validation);
     if validation.is_empty() {
@@ -152,8 +173,24 @@ pub fn pretrain(
         validation = train.clone();
     }
     let normaliser = Normaliser::fit(&set, &train);
-    set.normalise(&normaliser);
-    let tasks = active_tasks(config, &names, &mut notices)?;
+    let objective = match labels_dir {
+        Some(dir) => {
+            let (names, labels) = read_labels(dir, &set)?;
+            let tasks = active_tasks(config, &names, &mut notices)?;
+            let targets = TaskTargets::new(&tasks, &names, &labels);
+            Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights }
+        }
+        None if method == PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
+        None => Objective::Transform {
+            config: config.pretrain.transform.clone(),
+            shape: WindowShape::new(&ChannelLayout::new(&config.dataset), set.time, normaliser.std.clone()),
+            normaliser: normaliser.clone(),
+        },
+    };
+    // Transformations act on physical units, so that objective normalises per batch.
+    if !matches!(objective, Objective::Transform { .. }) {
+        set.normalise(&normaliser);
+    }
     // Inputs are good: only now does the run folder get its files.
     ensure_folder(&paths.out)?;
     if resume.is_none() {
@@ -162,7 +199,7 @@ pub fn pretrain(
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     let device = backend.device(config.seed)?;
     let training_device = device.clone().autodiff();
-    let mut model = init_model(config, set.channels, &tasks, &training_device);
+    let mut model = init_model(config, set.channels, &objective, &training_device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let (mut state, resumed_after) = match resume {
         Some(state) => {
@@ -179,7 +216,8 @@ pub fn pretrain(
         .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
 
     let pretrain = &config.pretrain;
-    let targets = TaskTargets::new(&tasks, &names, &labels);
+    let (names, weights) = (objective.term_names(), objective.term_weights());
+    let weighted = |losses: &[f64]| weights.iter().zip(losses).map(|(w, l)| w * l).sum();
     for epoch in resumed_after + 1..=pretrain.epochs {
         let started = Instant::now();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -190,36 +228,34 @@ pub fn pretrain(
 
         let bar = progress.bar("epoch");
         bar.set_length(order.len() as u64);
-        let mut sums = vec![0.0; tasks.len()];
+        let mut sums = TermSums::new(names.len());
         for batch in order.chunks(pretrain.batch_size) {
-            let embedding = model.encoder.forward_train(set.batch(batch, &training_device), &mut masks);
+            let terms = objective.terms(&model, &set, batch, Some(&mut masks), &mut rng, &training_device);
             let mut total: Option<Tensor<1>> = None;
-            for (t, (head, task)) in model.heads.iter().zip(&tasks).enumerate() {
-                let loss = head.loss(head.forward(embedding.clone()), targets.batch(t, batch, &training_device));
-                sums[t] += f64::from(loss.clone().into_scalar::<f32>()) * batch.len() as f64;
-                let weighted = loss * pretrain.loss_weights.of(task.task);
+            for (t, term) in terms.into_iter().enumerate() {
+                let Some(term) = term else { continue };
+                sums.add(t, &term.loss, term.count);
+                let weighted = term.loss * weights[t];
                 total = Some(match total {
                     Some(sum) => sum + weighted,
                     None => weighted,
                 });
             }
-            let total = total.expect("at least one task");
+            let total = total.expect("every batch has a term");
             let grads = GradientsParams::from_grads(total.backward(), &model);
             model = optimizer.step(pretrain.learning_rate, model, grads);
             bar.inc(batch.len() as u64);
         }
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
-        let train_task_losses: Vec<f64> = sums.iter().map(|s| s / train.len() as f64).collect();
-        let validation_task_losses = evaluate(&model.valid(), &set, &targets, &validation, &device);
-        let weighted =
-            |losses: &[f64]| tasks.iter().zip(losses).map(|(t, l)| pretrain.loss_weights.of(t.task) * l).sum();
+        let train_terms = sums.means();
+        let validation_terms = evaluate(&model.valid(), &objective, &set, &validation, config.seed, &device);
         let record = EpochRecord {
             epoch,
-            train_loss: weighted(&train_task_losses),
-            validation_loss: weighted(&validation_task_losses),
-            train_task_losses,
-            validation_task_losses,
+            train_loss: weighted(&train_terms),
+            validation_loss: weighted(&validation_terms),
+            train_terms,
+            validation_terms,
             windows_per_second: train.len() as f64 / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
         };
@@ -230,22 +266,46 @@ pub fn pretrain(
             save_module(model.encoder.clone(), &paths.out.join(ENCODER_FILE))?;
             save_module(model.clone(), &paths.out.join(PRETRAIN_MODEL_FILE))?;
         }
-        progress.line(&epoch_line(&record, pretrain.epochs, &tasks, improved));
+        progress.line(&epoch_line(&record, pretrain.epochs, &names, improved));
         state.history.push(record);
-        write_metrics(&paths.out.join(METRICS_FILE), &tasks, &state.history)?;
+        write_metrics(&paths.out.join(METRICS_FILE), &names, &state.history)?;
         save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
         save_optimizer(&optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
         save_json(&state, &state_path)?;
     }
-    save_json(&tasks, &paths.out.join("tasks.json"))?;
+    if let Objective::Physics { tasks, .. } = &objective {
+        save_json(tasks, &paths.out.join("tasks.json"))?;
+    }
     Ok(PretrainReport {
-        tasks,
+        terms: names,
         history: state.history,
         best_epoch: state.best_epoch,
         best_loss: state.best_loss,
         resumed_after,
         notices,
     })
+}
+
+/// Running sums of each loss term over an epoch, weighted by example counts.
+struct TermSums {
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+}
+
+impl TermSums {
+    fn new(terms: usize) -> Self {
+        TermSums { sums: vec![0.0; terms], counts: vec![0; terms] }
+    }
+
+    fn add(&mut self, term: usize, loss: &Tensor<1>, count: usize) {
+        self.sums[term] += f64::from(loss.clone().into_scalar::<f32>()) * count as f64;
+        self.counts[term] += count;
+    }
+
+    /// Mean of each term (NaN for a term that saw no example).
+    fn means(&self) -> Vec<f64> {
+        self.sums.iter().zip(&self.counts).map(|(s, &c)| if c == 0 { f64::NAN } else { s / c as f64 }).collect()
+    }
 }
 
 /// The configured tasks that the labels provide, each with its columns.
@@ -271,21 +331,32 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
     Ok(tasks)
 }
 
-/// A fresh encoder and heads for `tasks` on `device`.
-pub fn init_model(config: &PimConfig, channels: usize, tasks: &[TaskColumns], device: &Device) -> PretrainModel {
+/// A fresh encoder with what `objective` needs on top, on `device`.
+pub fn init_model(config: &PimConfig, channels: usize, objective: &Objective, device: &Device) -> PretrainModel {
     let encoder_config = encoder_config(config, channels);
-    PretrainModel {
-        encoder: encoder_config.init(device),
-        heads: tasks
-            .iter()
-            .map(|t| {
-                PretextHeadConfig::new(encoder_config.embedding(), t.columns.len())
-                    .with_bins(config.labels.bins)
-                    .with_hidden(config.model.head_hidden)
-                    .init(device)
-            })
-            .collect(),
-    }
+    let head = |columns: usize, bins: usize| {
+        PretextHeadConfig::new(encoder_config.embedding(), columns)
+            .with_bins(bins)
+            .with_hidden(config.model.head_hidden)
+            .init(device)
+    };
+    let (heads, decoder) = match objective {
+        Objective::Physics { tasks, .. } => {
+            (tasks.iter().map(|t| head(t.columns.len(), config.labels.bins)).collect(), None)
+        }
+        // One logit per transformation: transformed or original.
+        Objective::Transform { .. } => (Transformation::ALL.iter().map(|_| head(1, 1)).collect(), None),
+        Objective::Masked { .. } => (
+            Vec::new(),
+            Some(
+                DecoderConfig::new(channels)
+                    .with_filters(config.model.filters)
+                    .with_kernels(config.model.kernels)
+                    .init(device),
+            ),
+        ),
+    };
+    PretrainModel { encoder: encoder_config.init(device), heads, decoder }
 }
 
 /// The encoder configuration of `config` for `channels` input channels.
@@ -296,59 +367,31 @@ pub fn encoder_config(config: &PimConfig, channels: usize) -> EncoderConfig {
         .with_dropout(config.model.dropout)
 }
 
-/// Label bins of each task, laid out for fast batching.
-struct TaskTargets {
-    /// Per task: `[windows][columns]` flattened.
-    bins: Vec<Vec<i64>>,
-    columns: Vec<usize>,
-}
-
-impl TaskTargets {
-    fn new(tasks: &[TaskColumns], names: &[String], labels: &[Vec<u8>]) -> Self {
-        let mut bins = Vec::new();
-        let mut columns = Vec::new();
-        for task in tasks {
-            let positions: Vec<usize> = task
-                .columns
-                .iter()
-                .map(|c| names.iter().position(|n| n == c).expect("task columns come from names"))
-                .collect();
-            bins.push(labels.iter().flat_map(|row| positions.iter().map(|&p| i64::from(row[p]))).collect());
-            columns.push(positions.len());
-        }
-        TaskTargets { bins, columns }
-    }
-
-    /// Targets of task `t` for the windows `batch`: `[batch, columns]`.
-    fn batch(&self, t: usize, batch: &[usize], device: &Device) -> Tensor<2, Int> {
-        let c = self.columns[t];
-        let values: Vec<i64> = batch.iter().flat_map(|&i| self.bins[t][i * c..(i + 1) * c].iter().copied()).collect();
-        Tensor::from_data(TensorData::new(values, [batch.len(), c]), device)
-    }
-}
-
-/// Mean per-task loss over `windows` (no dropout, no gradients).
+/// Mean of each loss term over `windows` (no dropout, no gradients). Masks and
+/// transformations come from one fixed stream, so every epoch is scored on the same ones.
 fn evaluate(
     model: &PretrainModel,
+    objective: &Objective,
     set: &WindowSet,
-    targets: &TaskTargets,
     windows: &[usize],
+    seed: u64,
     device: &Device,
 ) -> Vec<f64> {
-    let mut sums = vec![0.0; model.heads.len()];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(u64::MAX);
+    let mut sums = TermSums::new(objective.term_names().len());
     for batch in windows.chunks(256) {
-        let embedding = model.encoder.forward(set.batch(batch, device));
-        for (t, head) in model.heads.iter().enumerate() {
-            let loss = head.loss(head.forward(embedding.clone()), targets.batch(t, batch, device));
-            sums[t] += f64::from(loss.into_scalar::<f32>()) * batch.len() as f64;
+        for (t, term) in objective.terms(model, set, batch, None, &mut rng, device).into_iter().enumerate() {
+            if let Some(term) = term {
+                sums.add(t, &term.loss, term.count);
+            }
         }
     }
-    sums.iter().map(|s| s / windows.len() as f64).collect()
+    sums.means()
 }
 
-fn epoch_line(record: &EpochRecord, epochs: usize, tasks: &[TaskColumns], best: bool) -> String {
-    let parts: Vec<String> =
-        tasks.iter().zip(&record.train_task_losses).map(|(t, l)| format!("{} {l:.3}", t.task.name())).collect();
+fn epoch_line(record: &EpochRecord, epochs: usize, terms: &[String], best: bool) -> String {
+    let parts: Vec<String> = terms.iter().zip(&record.train_terms).map(|(t, l)| format!("{t} {l:.3}")).collect();
     format!(
         "epoch {:>3}/{epochs}  train {:.4} ({})  validation {:.4}{}  {:.0} windows/s",
         record.epoch,
@@ -360,8 +403,7 @@ fn epoch_line(record: &EpochRecord, epochs: usize, tasks: &[TaskColumns], best: 
     )
 }
 
-fn write_metrics(path: &Path, tasks: &[TaskColumns], history: &[EpochRecord]) -> Result<()> {
-    let task_names: Vec<&str> = tasks.iter().map(|t| t.task.name()).collect();
+fn write_metrics(path: &Path, task_names: &[String], history: &[EpochRecord]) -> Result<()> {
     let mut header = vec!["epoch".to_string(), "train_loss".into()];
     header.extend(task_names.iter().map(|t| format!("train_{t}")));
     header.push("validation_loss".into());
@@ -370,9 +412,9 @@ fn write_metrics(path: &Path, tasks: &[TaskColumns], history: &[EpochRecord]) ->
     let mut text = header.join(",") + "\n";
     for r in history {
         let mut row = vec![r.epoch.to_string(), r.train_loss.to_string()];
-        row.extend(r.train_task_losses.iter().map(f64::to_string));
+        row.extend(r.train_terms.iter().map(f64::to_string));
         row.push(r.validation_loss.to_string());
-        row.extend(r.validation_task_losses.iter().map(f64::to_string));
+        row.extend(r.validation_terms.iter().map(f64::to_string));
         row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
         text += &(row.join(",") + "\n");
     }

@@ -86,7 +86,8 @@ impl WindowSet {
         self.indices_of(role).into_iter().filter(|&i| self.classes[i].is_some()).collect()
     }
 
-    fn window(&self, index: usize) -> &[f32] {
+    /// Window `index` as `[channels, time]`, row-major.
+    pub fn window(&self, index: usize) -> &[f32] {
         let size = self.channels * self.time;
         &self.inputs[index * size..(index + 1) * size]
     }
@@ -104,10 +105,7 @@ impl WindowSet {
     pub fn normalise(&mut self, normaliser: &Normaliser) {
         let (channels, time) = (self.channels, self.time);
         for window in self.inputs.chunks_mut(channels * time) {
-            for (c, channel) in window.chunks_mut(time).enumerate() {
-                let (mean, std) = (normaliser.mean[c], normaliser.std[c]);
-                channel.iter_mut().for_each(|v| *v = (*v - mean) / std);
-            }
+            normaliser.apply(window, time);
         }
     }
 }
@@ -122,6 +120,21 @@ pub struct Normaliser {
 }
 
 impl Normaliser {
+    /// Z-normalise one window (`[channels, time]`, row-major) in place.
+    pub fn apply(&self, window: &mut [f32], time: usize) {
+        for (c, channel) in window.chunks_mut(time).enumerate() {
+            let (mean, std) = (self.mean[c], self.std[c]);
+            channel.iter_mut().for_each(|v| *v = (*v - mean) / std);
+        }
+    }
+
+    /// A z-normalised copy of one window.
+    pub fn normalised(&self, window: &[f32], time: usize) -> Vec<f32> {
+        let mut copy = window.to_vec();
+        self.apply(&mut copy, time);
+        copy
+    }
+
     /// Fit on the windows `indices` of `set` (accumulated in f64).
     pub fn fit(set: &WindowSet, indices: &[usize]) -> Self {
         let (channels, time) = (set.channels, set.time);

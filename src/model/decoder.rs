@@ -1,0 +1,79 @@
+//! The masked-reconstruction decoder (method.md, "Baselines"): transposed convolutions that
+//! mirror the encoder's convolutions, turning its feature map back into a window of the
+//! input's shape, and the reconstruction loss on the masked time steps.
+
+use burn::nn::Relu;
+use burn::nn::conv::{ConvTranspose1d, ConvTranspose1dConfig};
+use burn::prelude::*;
+
+/// Decoder hyperparameters: the encoder's, read in reverse.
+#[derive(Config, Debug, PartialEq)]
+pub struct DecoderConfig {
+    /// Channels of the reconstructed window (the encoder's input channels).
+    pub channels: usize,
+    /// The encoder's filters.
+    #[config(default = "[32, 64, 96]")]
+    pub filters: [usize; 3],
+    /// The encoder's kernel sizes.
+    #[config(default = "[24, 16, 8]")]
+    pub kernels: [usize; 3],
+}
+
+impl DecoderConfig {
+    /// A freshly initialised decoder on `device`: 96->64 (k 8), 64->32 (k 16), 32->C (k 24)
+    /// for the default encoder. Each unpadded transposed convolution adds back the
+    /// `kernel - 1` samples its mirror consumed, so the output has the window's length.
+    pub fn init(&self, device: &Device) -> Decoder {
+        let [f1, f2, f3] = self.filters;
+        let [k1, k2, k3] = self.kernels;
+        let deconvs = vec![
+            ConvTranspose1dConfig::new([f3, f2], k3).init(device),
+            ConvTranspose1dConfig::new([f2, f1], k2).init(device),
+            ConvTranspose1dConfig::new([f1, self.channels], k1).init(device),
+        ];
+        Decoder { deconvs, activation: Relu::new() }
+    }
+}
+
+/// Reconstructs a window from the encoder's feature map.
+#[derive(Module, Debug)]
+pub struct Decoder {
+    deconvs: Vec<ConvTranspose1d>,
+    activation: Relu,
+}
+
+impl Decoder {
+    /// The reconstructed window; ReLU between the layers, a linear output (inputs are
+    /// z-normalised, so negative values are normal).
+    ///
+    /// # Shapes
+    /// - `features`: `[batch, filters[2], time - sum of (kernel - 1)]`, the encoder's
+    ///   [`features`](super::Encoder::features)
+    /// - returns: `[batch, channels, time]`
+    pub fn forward(&self, features: Tensor<3>) -> Tensor<3> {
+        let last = self.deconvs.len() - 1;
+        let mut x = features;
+        for (i, deconv) in self.deconvs.iter().enumerate() {
+            x = deconv.forward(x);
+            if i < last {
+                x = self.activation.forward(x);
+            }
+        }
+        x
+    }
+}
+
+/// Mean squared error over the masked time steps only: unmasked steps, which the encoder
+/// saw, contribute nothing.
+///
+/// # Shapes
+/// - `reconstruction`, `original`: `[batch, channels, time]`
+/// - `masked`: `[batch, time]`, 1 at masked steps and 0 elsewhere; at least one 1
+/// - returns: `[1]`, the sum of squared errors at masked steps over (masked steps x channels)
+pub fn masked_mse(reconstruction: Tensor<3>, original: Tensor<3>, masked: Tensor<2>) -> Tensor<1> {
+    let [batch, channels, time] = reconstruction.dims();
+    let weights = masked.reshape([batch, 1, time]);
+    let count = weights.clone().sum() * channels as f64;
+    let squared = (reconstruction - original).powi_scalar(2) * weights;
+    squared.sum() / count
+}
