@@ -4,7 +4,9 @@
 //! The pipeline follows the modules: [`data`] reads a dataset into recordings in physical
 //! units and windows them; [`physics`] holds the pure kernels (filters, integration,
 //! angles, cross-correlation, DTW); [`labels`] turns windows into pseudo-labels and bins;
-//! [`model`] is the Burn encoder and heads; [`eval`] scores predictions; [`cli`] is the command line. `../shared/docs/method.md` (summarised in README.md) is
+//! [`model`] is the Burn encoder, heads and decoder; [`train`] runs pre-training (PIM or a
+//! baseline) and fine-tuning; [`eval`] scores predictions; [`grid`] runs and reports
+//! experiment grids; [`cli`] is the command line. `../shared/docs/method.md` (summarised in README.md) is
 //! the specification every choice follows.
 
 pub mod cli;
@@ -12,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod grid;
 pub mod labels;
 pub mod model;
 pub mod output;

@@ -3,6 +3,7 @@
 
 mod demo;
 mod finetune;
+mod grid;
 mod pretrain;
 mod progress;
 mod pseudo_label;
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub use demo::DemoArgs;
 pub use finetune::{EvalArgs, FinetuneArgs};
+pub use grid::{GridArgs, ReportArgs};
 pub use pretrain::PretrainArgs;
 pub use pseudo_label::PseudoLabelArgs;
 
@@ -33,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Compute physics pseudo-labels (speed, angles, symmetry) for every window of a dataset.
     PseudoLabel(PseudoLabelArgs),
-    /// Pre-train the encoder to predict the pseudo-labels (resumes if interrupted).
+    /// Pre-train the encoder: PIM's pseudo-labels, or a baseline (resumes if interrupted).
     Pretrain(PretrainArgs),
     /// Fine-tune encoder and classifier on k labelled windows per class.
     Finetune(FinetuneArgs),
@@ -41,6 +43,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run every stage on the bundled DSADS sample: PIM against scratch at 4 shots.
     Demo(DemoArgs),
+    /// Run an experiment grid (methods x shots x seeds); resumes, and runs one unit with --unit.
+    Grid(GridArgs),
+    /// Collect a grid's cells into results.csv, Markdown tables and a figure.
+    Report(ReportArgs),
 }
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
@@ -51,6 +57,8 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Finetune(args) => finetune::run_finetune(&args, cli.quiet),
         Command::Eval(args) => finetune::run_eval(&args, cli.quiet),
         Command::Demo(args) => demo::run(&args, cli.quiet, argv),
+        Command::Grid(args) => grid::run_grid(&args, cli.quiet, argv),
+        Command::Report(args) => grid::run_report(&args, cli.quiet),
     }
 }
 

@@ -144,15 +144,36 @@ pub struct FinetuneConfig {
     pub freeze_encoder: bool,
     /// Passes over the drawn windows.
     pub epochs: usize,
+    /// If set, fewer epochs when the drawn windows are many: the last epoch is the one that
+    /// reaches this many optimiser steps (so large shot counts get a bounded budget).
+    pub max_steps: Option<usize>,
     /// Windows per step.
     pub batch_size: usize,
     /// Adam learning rate.
     pub learning_rate: f64,
 }
 
+impl FinetuneConfig {
+    /// Epochs to run over `drawn` windows: `epochs`, cut by `max_steps` if set.
+    pub fn epochs_for(&self, drawn: usize) -> usize {
+        let steps_per_epoch = drawn.div_ceil(self.batch_size).max(1);
+        match self.max_steps {
+            Some(max) => self.epochs.min(max.div_ceil(steps_per_epoch)).max(1),
+            None => self.epochs,
+        }
+    }
+}
+
 impl Default for FinetuneConfig {
     fn default() -> Self {
-        FinetuneConfig { shots: Shots::All, freeze_encoder: false, epochs: 100, batch_size: 64, learning_rate: 1e-3 }
+        FinetuneConfig {
+            shots: Shots::All,
+            freeze_encoder: false,
+            epochs: 100,
+            max_steps: None,
+            batch_size: 64,
+            learning_rate: 1e-3,
+        }
     }
 }
 

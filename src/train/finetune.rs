@@ -185,9 +185,10 @@ pub fn finetune(
     let settings = &config.finetune;
     let mut history = Vec::new();
     let (mut best_epoch, mut best_f1) = (0, f64::NEG_INFINITY);
+    let epochs = settings.epochs_for(draw.windows.len());
     let bar = progress.bar("finetune");
-    bar.set_length(settings.epochs as u64);
-    for epoch in 1..=settings.epochs {
+    bar.set_length(epochs as u64);
+    for epoch in 1..=epochs {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(epoch as u64);
         let mut order = draw.windows.clone();

@@ -217,7 +217,8 @@ pub fn pretrain(
 
     let pretrain = &config.pretrain;
     let (names, weights) = (objective.term_names(), objective.term_weights());
-    let weighted = |losses: &[f64]| weights.iter().zip(losses).map(|(w, l)| w * l).sum();
+    // A term no window reached (a transformation absent from a tiny set) is NaN: skip it.
+    let weighted = |losses: &[f64]| weights.iter().zip(losses).filter(|(_, l)| !l.is_nan()).map(|(w, l)| w * l).sum();
     for epoch in resumed_after + 1..=pretrain.epochs {
         let started = Instant::now();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -272,6 +273,13 @@ pub fn pretrain(
         save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
         save_optimizer(&optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
         save_json(&state, &state_path)?;
+    }
+    if state.best_epoch == 0 {
+        return Err(Error::Artefact {
+            path: paths.out.join(METRICS_FILE),
+            problem: "shows no epoch with a finite validation loss: training diverged".into(),
+            fix: "lower pretrain.learning_rate, or check the inputs for extreme values".into(),
+        });
     }
     if let Objective::Physics { tasks, .. } = &objective {
         save_json(tasks, &paths.out.join("tasks.json"))?;

@@ -1,0 +1,108 @@
+//! `pim grid` and `pim report`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::progress::StderrProgress;
+use crate::error::{Error, Result};
+use crate::grid::report::write_report;
+use crate::grid::run::{GridPaths, collect, progress_of, run_unit, start};
+use crate::grid::spec::Grid;
+use crate::train::backend::Backend;
+
+/// Arguments of `pim grid`.
+#[derive(Debug, Args)]
+pub struct GridArgs {
+    /// Grid file (JSON), e.g. configs/grid-dsads.json.
+    #[arg(long)]
+    pub grid: PathBuf,
+    /// Folder holding the dataset.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Output folder shared by all units; rerun the same command to resume.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only this unit (0-based, as `--list` numbers them), e.g. $SLURM_ARRAY_TASK_ID.
+    #[arg(long)]
+    pub unit: Option<usize>,
+    /// List the units and how many of their cells are done, and run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Compute backend.
+    #[arg(long, default_value = "cpu")]
+    pub backend: Backend,
+}
+
+/// Arguments of `pim report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The --out folder of `pim grid`.
+    #[arg(long)]
+    pub grid_dir: PathBuf,
+    /// Where to write results.csv, results.md and macro_f1.svg (default: --grid-dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Run `pim grid`.
+pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
+    let grid = Grid::load(&args.grid)?;
+    let paths = GridPaths { data: args.data_dir.clone(), out: args.out.clone() };
+    let units = grid.units();
+    if args.list {
+        println!("unit\tarm\tseed\tcells done");
+        for (i, unit) in units.iter().enumerate() {
+            let (done, all) = progress_of(&grid, unit, &paths);
+            println!("{i}\t{}\t{}\t{done}/{all}", grid.spec.arms[unit.arm].name, unit.seed);
+        }
+        return Ok(());
+    }
+    let chosen: Vec<usize> = match args.unit {
+        Some(i) if i < units.len() => vec![i],
+        Some(i) => {
+            return Err(Error::InvalidConfig {
+                path: args.grid.clone(),
+                field: "--unit".into(),
+                problem: format!("is {i}, but the grid has {} units (0 to {})", units.len(), units.len() - 1),
+                fix: "see `pim grid --list`; for a Slurm array use --array=0-N with N the last unit".into(),
+            });
+        }
+        None => (0..units.len()).collect(),
+    };
+    start(&grid, &paths)?;
+    let progress = StderrProgress { quiet };
+    let started = Instant::now();
+    let mut finished = 0;
+    for &i in &chosen {
+        let unit = &units[i];
+        if !quiet {
+            eprintln!("[unit {}/{}] {} seed {}", i + 1, units.len(), grid.spec.arms[unit.arm].name, unit.seed);
+        }
+        finished += run_unit(&grid, unit, &paths, args.backend, argv, &progress)?.len();
+    }
+    if !quiet {
+        eprintln!(
+            "pim: {finished} cells run in {:.0} s; `pim report --grid-dir {}` makes the tables",
+            started.elapsed().as_secs_f64(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Run `pim report`.
+pub fn run_report(args: &ReportArgs, quiet: bool) -> Result<()> {
+    let (record, cells) = collect(&args.grid_dir)?;
+    let out = args.out.clone().unwrap_or_else(|| args.grid_dir.clone());
+    let written = write_report(&record, &cells, &out)?;
+    if !quiet {
+        eprintln!(
+            "pim: {} cells -> {}",
+            cells.len(),
+            written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}

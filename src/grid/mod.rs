@@ -1,0 +1,6 @@
+//! Experiment grids: the grid file (arms x shots x seeds), running its units with resume,
+//! and reporting the cells as tables and a figure.
+
+pub mod report;
+pub mod run;
+pub mod spec;

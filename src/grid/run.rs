@@ -1,0 +1,210 @@
+//! Running a grid: each unit (arm x seed) pre-trains once (resuming a killed run), then
+//! fine-tunes and evaluates every shot count, each cell ending with its own `cell.json`.
+//! A cell with a `cell.json` is done and skipped, so a grid that is stopped and started
+//! again carries on where it stopped, and units can run on different machines against
+//! one shared output folder.
+//!
+//! Layout of the output folder:
+//! - `grid.json`: the grid file and the base config it resolved to;
+//! - `labels/`: the pseudo-labels (`pim pseudo-label`), made once for all PIM arms;
+//! - `<arm>/seed<s>/pretrain/`: the pre-training run;
+//! - `<arm>/seed<s>/shots-<k>/`: the fine-tuning run, its evaluation and `cell.json`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::{ArmMethod, Grid, GridSpec, Unit};
+use crate::config::PimConfig;
+use crate::data::kshot::Shots;
+use crate::error::{Error, Result};
+use crate::eval::report::evaluate;
+use crate::labels::Task;
+use crate::labels::pseudo_label::pseudo_label;
+use crate::progress::Progress;
+use crate::train::backend::Backend;
+use crate::train::checkpoint::{load_json, save_json};
+use crate::train::finetune::{FinetunePaths, finetune};
+use crate::train::pretrain::{ENCODER_FILE, PretrainPaths, pretrain};
+
+/// The file that marks a cell done.
+pub const CELL_FILE: &str = "cell.json";
+/// The grid as run, at the top of the output folder.
+pub const GRID_FILE: &str = "grid.json";
+
+/// What `grid.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridRecord {
+    /// The grid file as written.
+    pub spec: GridSpec,
+    /// The base config after the overrides.
+    pub config: PimConfig,
+}
+
+/// One finished cell: an arm, a seed and a shot count, scored on the test subjects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Arm name.
+    pub arm: String,
+    /// How its encoder was made.
+    pub method: ArmMethod,
+    /// PIM's tasks (empty for the other methods).
+    pub tasks: Vec<Task>,
+    /// Seed.
+    pub seed: u64,
+    /// Labelled windows per class asked for.
+    pub shots: Shots,
+    /// Labelled windows drawn in all.
+    pub drawn: usize,
+    /// Macro-F1 on the test subjects.
+    pub macro_f1: f64,
+    /// Accuracy on the test subjects.
+    pub accuracy: f64,
+    /// Fine-tuning epoch kept (best validation macro-F1).
+    pub best_epoch: usize,
+    /// Wall time of fine-tuning and evaluation.
+    pub seconds: f64,
+    /// Wall time of the unit's pre-training (summed over resumed runs; 0 for scratch).
+    pub pretrain_seconds: f64,
+}
+
+/// Where a grid reads and writes.
+#[derive(Debug, Clone)]
+pub struct GridPaths {
+    /// The dataset folder.
+    pub data: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+}
+
+impl GridPaths {
+    /// Folder of a unit.
+    pub fn unit_dir(&self, grid: &Grid, unit: &Unit) -> PathBuf {
+        self.out.join(&grid.spec.arms[unit.arm].name).join(format!("seed{}", unit.seed))
+    }
+
+    /// Folder of a cell.
+    pub fn cell_dir(&self, grid: &Grid, unit: &Unit, shots: Shots) -> PathBuf {
+        self.unit_dir(grid, unit).join(format!("shots-{shots}"))
+    }
+}
+
+/// Cells of a unit that are done, and how many it has.
+pub fn progress_of(grid: &Grid, unit: &Unit, paths: &GridPaths) -> (usize, usize) {
+    let shots = grid.shots_of(&grid.spec.arms[unit.arm]);
+    let done = shots.iter().filter(|&&s| paths.cell_dir(grid, unit, s).join(CELL_FILE).is_file()).count();
+    (done, shots.len())
+}
+
+/// Record the grid in the output folder, or check that the one recorded there is this one
+/// (results of two different grids must not mix).
+pub fn start(grid: &Grid, paths: &GridPaths) -> Result<()> {
+    let record = GridRecord { spec: grid.spec.clone(), config: grid.config.clone() };
+    let path = paths.out.join(GRID_FILE);
+    if path.is_file() {
+        let saved: GridRecord = load_json(&path, "delete the output folder to start over")?;
+        if saved != record {
+            return Err(Error::Artefact {
+                path,
+                problem: "records a different grid or base config than this one".into(),
+                fix: "use a new --out for a changed grid, or restore the grid file that made it".into(),
+            });
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(&paths.out)
+        .map_err(|e| Error::io("create folder", &paths.out, "choose a --out folder you can write to", e))?;
+    save_json(&record, &path)
+}
+
+/// Run one unit: pseudo-labels if a PIM arm needs them and they are missing, pre-training
+/// (resumed if it was cut short), then every shot count not yet done. Returns the cells
+/// this call finished.
+pub fn run_unit(
+    grid: &Grid,
+    unit: &Unit,
+    paths: &GridPaths,
+    backend: Backend,
+    command: &[String],
+    progress: &dyn Progress,
+) -> Result<Vec<Cell>> {
+    let arm = &grid.spec.arms[unit.arm];
+    let shots = grid.shots_of(arm);
+    let config = grid.config_of(arm, unit.seed);
+    let unit_dir = paths.unit_dir(grid, unit);
+    let todo: Vec<Shots> =
+        shots.into_iter().filter(|&s| !paths.cell_dir(grid, unit, s).join(CELL_FILE).is_file()).collect();
+    if todo.is_empty() {
+        return Ok(Vec::new());
+    }
+    let labels = paths.out.join("labels");
+    if arm.method == ArmMethod::Pim && !labels.join("labels.csv").is_file() {
+        progress.line(&format!("pseudo-labels -> {}", labels.display()));
+        pseudo_label(&grid.config, &paths.data, &labels, command, progress)?;
+    }
+    let (init, pretrain_seconds) = match arm.method.pretrain_method() {
+        Some(_) => {
+            let out = unit_dir.join("pretrain");
+            progress.line(&format!("{} seed {}: pre-training -> {}", arm.name, unit.seed, out.display()));
+            let pretrain_paths = PretrainPaths {
+                labels: (arm.method == ArmMethod::Pim).then(|| labels.clone()),
+                data: paths.data.clone(),
+                out: out.clone(),
+            };
+            let report = pretrain(&config, &pretrain_paths, backend, progress)?;
+            for notice in &report.notices {
+                progress.line(&format!("notice: {notice}"));
+            }
+            (Some(out.join(ENCODER_FILE)), report.history.iter().map(|r| r.seconds).sum())
+        }
+        None => (None, 0.0),
+    };
+    let mut cells = Vec::new();
+    for shots in todo {
+        let started = Instant::now();
+        let dir = paths.cell_dir(grid, unit, shots);
+        let mut cell_config = config.clone();
+        cell_config.finetune.shots = shots;
+        let finetune_paths = FinetunePaths { data: paths.data.clone(), init: init.clone(), out: dir.clone() };
+        let tuned = finetune(&cell_config, &finetune_paths, backend, progress)?;
+        let scores = evaluate(&dir, &paths.data, backend, progress)?;
+        let cell = Cell {
+            arm: arm.name.clone(),
+            method: arm.method,
+            tasks: if arm.method == ArmMethod::Pim { config.pretrain.tasks.clone() } else { Vec::new() },
+            seed: unit.seed,
+            shots,
+            drawn: tuned.drawn,
+            macro_f1: scores.macro_f1,
+            accuracy: scores.accuracy,
+            best_epoch: tuned.best_epoch,
+            seconds: started.elapsed().as_secs_f64(),
+            pretrain_seconds,
+        };
+        save_json(&cell, &dir.join(CELL_FILE))?;
+        progress.line(&format!(
+            "{} seed {} {shots} shots: macro-F1 {:.3}, accuracy {:.3} ({:.0} s)",
+            arm.name, unit.seed, cell.macro_f1, cell.accuracy, cell.seconds
+        ));
+        cells.push(cell);
+    }
+    Ok(cells)
+}
+
+/// Every finished cell under a grid's output folder, in grid order.
+pub fn collect(out: &Path) -> Result<(GridRecord, Vec<Cell>)> {
+    let record: GridRecord = load_json(&out.join(GRID_FILE), "pass --grid-dir the --out folder of `pim grid`")?;
+    let grid = Grid { spec: record.spec.clone(), config: record.config.clone(), path: out.join(GRID_FILE) };
+    let paths = GridPaths { data: PathBuf::new(), out: out.to_path_buf() };
+    let mut cells = Vec::new();
+    for unit in grid.units() {
+        for shots in grid.shots_of(&grid.spec.arms[unit.arm]) {
+            let path = paths.cell_dir(&grid, &unit, shots).join(CELL_FILE);
+            if path.is_file() {
+                cells.push(load_json(&path, "delete the cell's folder to run it again")?);
+            }
+        }
+    }
+    Ok((record, cells))
+}
