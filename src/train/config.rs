@@ -263,3 +263,29 @@ pub(crate) fn validate_training(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_steps_cuts_epochs_of_large_draws_only() {
+        let settings = FinetuneConfig { epochs: 30, max_steps: Some(200), ..FinetuneConfig::default() };
+        // 19 windows: 1 step per epoch, 30 epochs are 30 steps, under the cap.
+        assert_eq!(settings.epochs_for(19), 30);
+        // 608 windows: 10 steps per epoch, 20 epochs reach 200 steps.
+        assert_eq!(settings.epochs_for(608), 20);
+        // 5,700 windows: 90 steps per epoch; the third epoch passes 200 steps.
+        assert_eq!(settings.epochs_for(5700), 3);
+        // No cap: always the configured epochs.
+        assert_eq!(FinetuneConfig { epochs: 30, ..FinetuneConfig::default() }.epochs_for(5700), 30);
+    }
+
+    #[test]
+    fn methods_parse_by_name() {
+        for method in PretrainMethod::ALL {
+            assert_eq!(method.name().parse::<PretrainMethod>(), Ok(method));
+        }
+        assert!("mask".parse::<PretrainMethod>().unwrap_err().contains("pim, masked or transform"));
+    }
+}
