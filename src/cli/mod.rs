@@ -14,7 +14,7 @@ pub use demo::DemoArgs;
 pub use finetune::{EvalArgs, FinetuneArgs};
 pub use grid::{GridArgs, ReportArgs};
 pub use pretrain::PretrainArgs;
-pub use pseudo_label::PseudoLabelArgs;
+pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::Result;
 
@@ -35,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Compute physics pseudo-labels (speed, angles, symmetry) for every window of a dataset.
     PseudoLabel(PseudoLabelArgs),
+    /// How much each pseudo-label says about the activity and the subject, with a figure.
+    InspectLabels(InspectLabelsArgs),
     /// Pre-train the encoder: PIM's pseudo-labels, or a baseline (resumes if interrupted).
     Pretrain(PretrainArgs),
     /// Fine-tune encoder and classifier on k labelled windows per class.
@@ -53,6 +55,7 @@ pub enum Command {
 pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
     match cli.command {
         Command::PseudoLabel(args) => pseudo_label::run(&args, cli.quiet, argv),
+        Command::InspectLabels(args) => pseudo_label::run_inspect(&args, cli.quiet),
         Command::Pretrain(args) => pretrain::run(&args, cli.quiet),
         Command::Finetune(args) => finetune::run_finetune(&args, cli.quiet),
         Command::Eval(args) => finetune::run_eval(&args, cli.quiet),

@@ -45,3 +45,25 @@ pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Arguments of `pim inspect-labels`.
+#[derive(Debug, Args)]
+pub struct InspectLabelsArgs {
+    /// The --out folder of `pim pseudo-label`.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Where to write label_information.csv and label_distributions.svg (default: --labels).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Run `pim inspect-labels`.
+pub fn run_inspect(args: &InspectLabelsArgs, quiet: bool) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| args.labels.clone());
+    let written = crate::labels::inspect::inspect_labels(&args.labels, &out)?;
+    if !quiet {
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("pim: wrote {}", names.join(", "));
+    }
+    Ok(())
+}
