@@ -156,3 +156,18 @@ fn bad_grids_and_units_are_named() {
         .failure()
         .stderr(contains("grid.json"));
 }
+
+#[test]
+fn committed_grid_files_load_and_list_their_units() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, units) in [("grid-dsads.json", 38), ("grid-dsads-full.json", 50)] {
+        let out = dir.path().join(file);
+        grid(&root().join("configs").join(file), &out)
+            .arg("--list")
+            .assert()
+            .success()
+            .stdout(contains(format!("{}\t", units - 1)))
+            .stdout(contains(format!("{units}\t")).not());
+        assert!(!out.exists(), "--list writes nothing");
+    }
+}

@@ -139,9 +139,8 @@ pub fn run_unit(
         return Ok(Vec::new());
     }
     let labels = paths.out.join("labels");
-    if arm.method == ArmMethod::Pim && !labels.join("labels.csv").is_file() {
-        progress.line(&format!("pseudo-labels -> {}", labels.display()));
-        pseudo_label(&grid.config, &paths.data, &labels, command, progress)?;
+    if arm.method == ArmMethod::Pim && !labels.is_dir() {
+        make_labels(grid, paths, &labels, command, progress)?;
     }
     let (init, pretrain_seconds) = match arm.method.pretrain_method() {
         Some(_) => {
@@ -190,6 +189,34 @@ pub fn run_unit(
         cells.push(cell);
     }
     Ok(cells)
+}
+
+/// Pseudo-label into a private folder, then rename it to `labels` in one step: units
+/// running at once never see half a labels folder, and the first rename wins.
+fn make_labels(
+    grid: &Grid,
+    paths: &GridPaths,
+    labels: &Path,
+    command: &[String],
+    progress: &dyn Progress,
+) -> Result<()> {
+    progress.line(&format!("pseudo-labels -> {}", labels.display()));
+    let staging = paths.out.join(format!(".labels-{}", std::process::id()));
+    pseudo_label(&grid.config, &paths.data, &staging, command, progress)?;
+    if std::fs::rename(&staging, labels).is_err() && labels.is_dir() {
+        // Another unit got there first with the same labels.
+        let _ = std::fs::remove_dir_all(&staging);
+        return Ok(());
+    }
+    if labels.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::Artefact {
+            path: labels.to_path_buf(),
+            problem: "could not be created".into(),
+            fix: "check the --out folder is writable".into(),
+        })
+    }
 }
 
 /// Every finished cell under a grid's output folder, in grid order.
