@@ -94,13 +94,13 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
 
 /// Run `pim report`.
 pub fn run_report(args: &ReportArgs, quiet: bool) -> Result<()> {
-    let (record, cells) = collect(&args.grid_dir)?;
+    let results = collect(&args.grid_dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.grid_dir.clone());
-    let written = write_report(&record, &cells, &out)?;
+    let written = write_report(&results, &out)?;
     if !quiet {
         eprintln!(
             "pim: {} cells -> {}",
-            cells.len(),
+            results.cells.len(),
             written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         );
     }

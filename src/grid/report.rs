@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::run::{Cell, GridRecord};
+use super::run::{Cell, GridResults, PretrainCurve};
 use super::spec::{ArmMethod, Table};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -108,8 +108,42 @@ pub fn markdown_table(
     text
 }
 
-/// Write `results.csv`, `results.md` and `macro_f1.svg` for `cells` into `out`.
-pub fn write_report(record: &GridRecord, cells: &[Cell], out: &Path) -> Result<Vec<PathBuf>> {
+/// A Markdown table of the pre-training runs: per arm, the epoch kept at each seed and
+/// the mean over seeds of the training loss (first and last epoch) and of the validation
+/// loss (first epoch, lowest, last epoch).
+pub fn pretraining_table(curves: &[PretrainCurve]) -> String {
+    let mut text = String::from(
+        "| arm | kept epoch per seed | training loss, first → last | validation loss, first → lowest → last |\n\
+         | --- | --- | --- | --- |\n",
+    );
+    let mut arms: Vec<&str> = Vec::new();
+    for curve in curves {
+        if !arms.contains(&curve.arm.as_str()) {
+            arms.push(&curve.arm);
+        }
+    }
+    for arm in arms {
+        let runs: Vec<&PretrainCurve> = curves.iter().filter(|c| c.arm == arm && !c.train.is_empty()).collect();
+        let mean = |pick: &dyn Fn(&PretrainCurve) -> f64| runs.iter().map(|c| pick(c)).sum::<f64>() / runs.len() as f64;
+        let kept: Vec<String> = runs.iter().map(|c| format!("{}/{}", c.kept_epoch(), c.train.len())).collect();
+        let lowest = |c: &PretrainCurve| c.validation.iter().copied().fold(f64::INFINITY, f64::min);
+        let _ = writeln!(
+            text,
+            "| {arm} | {} | {:.3} → {:.3} | {:.3} → {:.3} → {:.3} |",
+            kept.join(", "),
+            mean(&|c| c.train[0]),
+            mean(&|c| c.train[c.train.len() - 1]),
+            mean(&|c| c.validation[0]),
+            mean(&lowest),
+            mean(&|c| c.validation[c.validation.len() - 1]),
+        );
+    }
+    text
+}
+
+/// Write `results.csv`, `results.md` and `macro_f1.svg` for a grid's results into `out`.
+pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
+    let (record, cells) = (&results.record, results.cells.as_slice());
     if cells.is_empty() {
         return Err(Error::Artefact {
             path: out.to_path_buf(),
@@ -190,6 +224,11 @@ pub fn write_report(record: &GridRecord, cells: &[Cell], out: &Path) -> Result<V
     if ablation.len() > 1 && !ablation_shots.is_empty() {
         md += "\n## Ablation: PIM's pretext tasks (macro-F1)\n\n";
         md += &markdown_table(cells, &ablation, &ablation_shots, Score::MacroF1, seeds);
+    }
+    if !results.curves.is_empty() {
+        md += "\n## Pre-training\n\nThe encoder kept is the epoch of lowest validation loss. Losses are means over \
+               seeds, on the method's own scale (not comparable across methods).\n\n";
+        md += &pretraining_table(&results.curves);
     }
 
     let csv_path = out.join("results.csv");
@@ -335,6 +374,21 @@ mod tests {
         assert_eq!(lines[3], "| B | **0.650 ± 0.000** (n=1) | **0.960 ± 0.014** |");
         let accuracy = markdown_table(&cells, &rows, &[one], Score::Accuracy, 2);
         assert!(accuracy.contains("| A | 0.610 ± 0.141 |"), "{accuracy}");
+    }
+
+    #[test]
+    fn pretraining_table_by_hand() {
+        let curve = |seed, train: &[f64], validation: &[f64]| PretrainCurve {
+            arm: "pim".into(),
+            seed,
+            train: train.to_vec(),
+            validation: validation.to_vec(),
+        };
+        let curves = vec![curve(0, &[4.0, 2.0, 1.0], &[3.0, 3.5, 4.0]), curve(1, &[2.0, 1.0, 0.0], &[3.0, 2.0, 2.5])];
+        let table = pretraining_table(&curves);
+        // Kept: epoch 1 (seed 0), epoch 2 (seed 1). Means: train 3 -> 0.5; validation
+        // first 3, lowest (3 + 2) / 2 = 2.5, last (4 + 2.5) / 2 = 3.25.
+        assert!(table.contains("| pim | 1/3, 2/3 | 3.000 → 0.500 | 3.000 → 2.500 → 3.250 |"), "{table}");
     }
 
     #[test]

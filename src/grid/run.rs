@@ -26,7 +26,7 @@ use crate::progress::Progress;
 use crate::train::backend::Backend;
 use crate::train::checkpoint::{load_json, save_json};
 use crate::train::finetune::{FinetunePaths, finetune};
-use crate::train::pretrain::{ENCODER_FILE, PretrainPaths, pretrain};
+use crate::train::pretrain::{ENCODER_FILE, METRICS_FILE, PretrainPaths, pretrain};
 
 /// The file that marks a cell done.
 pub const CELL_FILE: &str = "cell.json";
@@ -219,19 +219,79 @@ fn make_labels(
     }
 }
 
-/// Every finished cell under a grid's output folder, in grid order.
-pub fn collect(out: &Path) -> Result<(GridRecord, Vec<Cell>)> {
+/// The losses of one pre-training run, epoch by epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PretrainCurve {
+    /// Arm name.
+    pub arm: String,
+    /// Seed.
+    pub seed: u64,
+    /// Weighted training loss per epoch.
+    pub train: Vec<f64>,
+    /// Weighted validation loss per epoch.
+    pub validation: Vec<f64>,
+}
+
+impl PretrainCurve {
+    /// 1-based epoch with the lowest validation loss (the one kept).
+    pub fn kept_epoch(&self) -> usize {
+        let best = self.validation.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1));
+        best.map_or(0, |(i, _)| i + 1)
+    }
+}
+
+/// What a grid's output folder holds so far.
+#[derive(Debug, Clone)]
+pub struct GridResults {
+    /// The grid as run.
+    pub record: GridRecord,
+    /// Finished cells, in grid order.
+    pub cells: Vec<Cell>,
+    /// Pre-training runs with at least one epoch, in grid order.
+    pub curves: Vec<PretrainCurve>,
+}
+
+/// Everything finished under a grid's output folder.
+pub fn collect(out: &Path) -> Result<GridResults> {
     let record: GridRecord = load_json(&out.join(GRID_FILE), "pass --grid-dir the --out folder of `pim grid`")?;
     let grid = Grid { spec: record.spec.clone(), config: record.config.clone(), path: out.join(GRID_FILE) };
     let paths = GridPaths { data: PathBuf::new(), out: out.to_path_buf() };
     let mut cells = Vec::new();
+    let mut curves = Vec::new();
     for unit in grid.units() {
-        for shots in grid.shots_of(&grid.spec.arms[unit.arm]) {
+        let arm = &grid.spec.arms[unit.arm];
+        for shots in grid.shots_of(arm) {
             let path = paths.cell_dir(&grid, &unit, shots).join(CELL_FILE);
             if path.is_file() {
                 cells.push(load_json(&path, "delete the cell's folder to run it again")?);
             }
         }
+        let metrics = paths.unit_dir(&grid, &unit).join("pretrain").join(METRICS_FILE);
+        if metrics.is_file() {
+            let (train, validation) = read_losses(&metrics)?;
+            curves.push(PretrainCurve { arm: arm.name.clone(), seed: unit.seed, train, validation });
+        }
     }
-    Ok((record, cells))
+    Ok(GridResults { record, cells, curves })
+}
+
+/// The `train_loss` and `validation_loss` columns of a pre-training `metrics.csv`.
+fn read_losses(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
+    let fix = "delete the unit's pretrain/ folder to run it again";
+    let bad = |line: u64, problem: String| Error::BadRow { path: path.to_path_buf(), line, problem, fix: fix.into() };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| bad(0, e.to_string()))?;
+    let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let column =
+        |name: &str| header.iter().position(|h| h == name).ok_or_else(|| bad(1, format!("has no {name} column")));
+    let (train_at, validation_at) = (column("train_loss")?, column("validation_loss")?);
+    let (mut train, mut validation) = (Vec::new(), Vec::new());
+    for record in reader.records() {
+        let record = record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let number =
+            |i: usize| record[i].parse::<f64>().map_err(|_| bad(line, format!("{:?} is not a number", &record[i])));
+        train.push(number(train_at)?);
+        validation.push(number(validation_at)?);
+    }
+    Ok((train, validation))
 }

@@ -150,7 +150,7 @@ fn distributions(labels: &TrainingLabels, bins: usize) -> Result<String> {
             SVGBackend::with_string(&mut svg, (columns as u32 * 230, rows as u32 * 260 + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| plot_error(e.to_string()))?;
         let root = root
-            .titled("Pseudo-label bins (x) per activity (y), training subjects", ("sans-serif", 20))
+            .titled("Pseudo-label bins (x) per activity (y, in config order), training subjects", ("sans-serif", 20))
             .map_err(|e| plot_error(e.to_string()))?;
         for (panel, (name, column)) in
             root.split_evenly((rows, columns)).iter().zip(labels.names.iter().zip(&labels.bins))
