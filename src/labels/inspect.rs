@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::io::KEY_COLUMNS;
+use super::io::{KEY_COLUMNS, open_labels};
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::train::checkpoint::{load_json, save_text};
@@ -58,19 +58,9 @@ struct TrainingLabels {
 }
 
 fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
-    let path = labels_dir.join("labels.csv");
     let fix = "pass --labels the --out folder of `pim pseudo-label`";
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
-        path: path.clone(),
-        problem: format!("cannot be read ({e})"),
-        fix: fix.into(),
-    })?;
+    let (path, mut reader, names) = open_labels(labels_dir, fix)?;
     let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
-    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
-    if header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
-        return Err(bad_row(1, format!("header does not start with {}", KEY_COLUMNS.join(","))));
-    }
-    let names: Vec<String> = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
     let activity_names: Vec<String> = config.dataset.classes.iter().map(|c| c.name.clone()).collect();
     let train = &config.dataset.split.train;
     let mut labels = TrainingLabels {

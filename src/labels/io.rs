@@ -3,8 +3,9 @@
 //! quantities. Values are written in Rust's shortest round-trip form, so reading them
 //! back gives the same f64.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::ArrayView2;
 
@@ -25,6 +26,24 @@ pub struct WindowInfo {
 
 /// Columns before the quantities.
 pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
+
+/// Open `labels.csv` in `labels_dir` and check its key columns: the file's path, a reader
+/// at the first row, and the names of the label columns. `fix` ends every error.
+pub fn open_labels(labels_dir: &Path, fix: &str) -> Result<(PathBuf, csv::Reader<File>, Vec<String>)> {
+    let path = labels_dir.join("labels.csv");
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
+        path: path.clone(),
+        problem: format!("cannot be read ({e})"),
+        fix: fix.into(),
+    })?;
+    let bad_header = |problem: String| Error::BadRow { path: path.clone(), line: 1, problem, fix: fix.into() };
+    let header = reader.headers().map_err(|e| bad_header(e.to_string()))?.clone();
+    if header.len() < KEY_COLUMNS.len() || header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
+        return Err(bad_header(format!("header does not start with {}", KEY_COLUMNS.join(","))));
+    }
+    let names = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
+    Ok((path, reader, names))
+}
 
 /// Write one CSV of `values` (`[windows, quantities]`) formatted by `format` to `out`;
 /// `path` names the file in errors.

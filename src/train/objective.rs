@@ -85,10 +85,7 @@ impl Objective {
         match self {
             Objective::Physics { targets, .. } => {
                 let inputs = set.batch(batch, device);
-                let embedding = match dropout {
-                    Some(masks) => model.encoder.forward_train(inputs, masks),
-                    None => model.encoder.forward(inputs),
-                };
+                let embedding = embed(model, inputs, dropout);
                 model
                     .heads
                     .iter()
@@ -128,10 +125,7 @@ impl Objective {
                     values.extend(normaliser.normalised(&transformed, set.time));
                 }
                 let inputs = Tensor::from_data(TensorData::new(values, [2 * n, set.channels, set.time]), device);
-                let embedding = match dropout {
-                    Some(masks) => model.encoder.forward_train(inputs, masks),
-                    None => model.encoder.forward(inputs),
-                };
+                let embedding = embed(model, inputs, dropout);
                 model
                     .heads
                     .iter()
@@ -153,6 +147,14 @@ impl Objective {
                     .collect()
             }
         }
+    }
+}
+
+/// The encoder's embedding of `inputs`, with dropout when training.
+fn embed(model: &PretrainModel, inputs: Tensor<3>, dropout: Option<&mut DropoutMasks>) -> Tensor<2> {
+    match dropout {
+        Some(masks) => model.encoder.forward_train(inputs, masks),
+        None => model.encoder.forward(inputs),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::{cut_windows, read_dataset};
 use crate::error::{Error, Result};
-use crate::labels::io::KEY_COLUMNS;
+use crate::labels::io::{KEY_COLUMNS, open_labels};
 
 /// Every window of a dataset.
 #[derive(Debug, Clone)]
@@ -163,19 +163,9 @@ impl Normaliser {
 /// The bins of `labels.csv` in `labels_dir`, one row per window of `set` (joined on source
 /// and start), as `[windows][columns]`, with the column names.
 pub fn read_labels(labels_dir: &Path, set: &WindowSet) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
-    let path = labels_dir.join("labels.csv");
     let fix = "run `pim pseudo-label` with the same config and data first, and pass its --out as --labels";
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
-        path: path.clone(),
-        problem: format!("cannot be read ({e})"),
-        fix: fix.into(),
-    })?;
+    let (path, mut reader, names) = open_labels(labels_dir, fix)?;
     let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
-    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
-    if header.len() < KEY_COLUMNS.len() || header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
-        return Err(bad_row(1, format!("header does not start with {}", KEY_COLUMNS.join(","))));
-    }
-    let names: Vec<String> = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
     let position: HashMap<(&str, usize), usize> =
         set.keys.iter().enumerate().map(|(i, (source, start))| ((source.as_str(), *start), i)).collect();
     let mut rows = vec![None; set.len()];
