@@ -144,7 +144,11 @@ pub fn pretrain(
                 fix: "run `pim pseudo-label` first and pass its --out as --labels".into(),
             });
         }
-        (_, PretrainMethod::Masked | PretrainMethod::Transform) => None,
+        (Some(_), PretrainMethod::Masked | PretrainMethod::Transform) => {
+            notices.push(format!("method {} does not use pseudo-labels: --labels is ignored", method.name()));
+            None
+        }
+        (None, PretrainMethod::Masked | PretrainMethod::Transform) => None,
     };
 
     let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
