@@ -171,3 +171,33 @@ fn committed_grid_files_load_and_list_their_units() {
         assert!(!out.exists(), "--list writes nothing");
     }
 }
+
+#[test]
+fn baselines_pretrain_without_labels_and_pim_asks_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pretrain = |method: &str, out: &Path| {
+        let mut command = pim();
+        command
+            .args(["pretrain", "--method", method, "--epochs", "2", "--config"])
+            .arg(fixture("dsads-tiny.json"))
+            .arg("--data-dir")
+            .arg(fixture("dsads-tiny"))
+            .arg("--out")
+            .arg(out);
+        command
+    };
+    for (method, terms) in [("masked", &["reconstruction"][..]), ("transform", &["noise", "rotation", "time_warp"])] {
+        let out = dir.path().join(method);
+        pretrain(method, &out).assert().success();
+        assert!(out.join("encoder.bpk").is_file());
+        let (header, rows) = read_csv(&out.join("metrics.csv"));
+        assert_eq!(rows.len(), 2);
+        for term in terms {
+            assert!(header.contains(&format!("train_{term}")), "{method}: {header:?}");
+        }
+        let config: Value = serde_json::from_str(&fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["pretrain"]["method"], method);
+    }
+    pretrain("pim", &dir.path().join("pim")).assert().failure().stderr(contains("--labels"));
+    pretrain("physics", &dir.path().join("x")).assert().code(2).stderr(contains("pim, masked or transform"));
+}
