@@ -66,7 +66,7 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
         assert!(markdown.contains(heading), "results.md lacks {heading:?}:\n{markdown}");
     }
     assert!(markdown.contains("| Transformation discrimination (transform) |"), "{markdown}");
-    assert!(markdown.contains("| speed |"), "the ablation names the task subset:\n{markdown}");
+    assert!(markdown.contains("| speed (pim-speed) |"), "the ablation names the task subset:\n{markdown}");
     let svg = fs::read_to_string(out.join("macro_f1.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Supervised from scratch (scratch)"));
 }

@@ -64,16 +64,13 @@ pub fn summarise(cells: &[Cell], arm: &str, shots: Shots, score: Score) -> Optio
     Summary::of(&values)
 }
 
-/// A Markdown table: one row per arm of `rows` (name and label), one column per shot
-/// count, `mean ± sd` of `score`, the best mean of each column in bold, and `(n=k)`
-/// where fewer than `seeds` seeds are in.
-pub fn markdown_table(
-    cells: &[Cell],
-    rows: &[(String, String)],
-    shots: &[Shots],
-    score: Score,
-    seeds: usize,
-) -> String {
+/// A row of a table: arm name, label, and how many seeds the grid plans for it.
+pub type Row = (String, String, usize);
+
+/// A Markdown table: one row per arm of `rows`, one column per shot count, `mean ± sd` of
+/// `score`, the best mean of each column in bold, and `(n=k)` where fewer seeds are in
+/// than planned.
+pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Score) -> String {
     let mut text = String::from("| method |");
     for s in shots {
         let _ = write!(text, " {s} |");
@@ -85,19 +82,19 @@ pub fn markdown_table(
         .iter()
         .map(|&s| {
             rows.iter()
-                .filter_map(|(arm, _)| summarise(cells, arm, s, score))
+                .filter_map(|(arm, _, _)| summarise(cells, arm, s, score))
                 .map(|summary| summary.mean)
                 .max_by(f64::total_cmp)
         })
         .collect();
-    for (arm, label) in rows {
+    for (arm, label, seeds) in rows {
         let _ = write!(text, "| {label} |");
         for (&s, best) in shots.iter().zip(&best) {
             match summarise(cells, arm, s, score) {
                 Some(summary) => {
                     let figure = format!("{:.3} ± {:.3}", summary.mean, summary.sd);
                     let figure = if Some(summary.mean) == *best { format!("**{figure}**") } else { figure };
-                    let partial = if summary.n < seeds { format!(" (n={})", summary.n) } else { String::new() };
+                    let partial = if summary.n < *seeds { format!(" (n={})", summary.n) } else { String::new() };
                     let _ = write!(text, " {figure}{partial} |");
                 }
                 None => text.push_str(" – |"),
@@ -154,26 +151,28 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io("create folder", out, "choose a writable --out", e))?;
     let spec = &record.spec;
     let seeds = spec.seeds.len();
-    let main: Vec<(String, String)> = spec
+    let planned = |arm: &super::spec::Arm| arm.seeds.as_ref().map_or(seeds, Vec::len);
+    let main: Vec<Row> = spec
         .arms
         .iter()
         .filter(|a| a.table == Table::Main)
-        .map(|a| (a.name.clone(), label(a.method, &a.name)))
+        .map(|a| (a.name.clone(), label(a.method, &a.name), planned(a)))
         .collect();
-    let ablation: Vec<(String, String)> = spec
+    let ablation: Vec<Row> = spec
         .arms
         .iter()
         .filter(|a| a.method == ArmMethod::Pim)
         .map(|a| {
             let tasks = a.tasks.clone().unwrap_or_else(|| record.config.pretrain.tasks.clone());
-            (a.name.clone(), tasks.iter().map(|t| t.name()).collect::<Vec<_>>().join(" + "))
+            let tasks = tasks.iter().map(|t| t.name()).collect::<Vec<_>>().join(" + ");
+            (a.name.clone(), format!("{tasks} ({})", a.name), planned(a))
         })
         .collect();
     let ablation_shots: Vec<Shots> = spec
         .shots
         .iter()
         .copied()
-        .filter(|&s| ablation.iter().all(|(arm, _)| cells.iter().any(|c| &c.arm == arm && c.shots == s)))
+        .filter(|&s| ablation.iter().all(|(arm, _, _)| cells.iter().any(|c| &c.arm == arm && c.shots == s)))
         .collect();
 
     let mut csv =
@@ -209,7 +208,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     let mut md = format!(
         "# Results\n\n{} cells: {} seeds ({}), test subjects {}. Compute: {:.0} min pre-training, {:.0} min \
          fine-tuning and evaluation. Scores are on the test subjects, mean ± sample standard deviation over \
-         seeds; the best mean of each column is in bold; `(n=k)` marks a cell with fewer seeds.\n\n",
+         seeds; the best mean of each column is in bold; `(n=k)` marks a cell with fewer seeds than its arm plans.\n\n",
         cells.len(),
         seeds,
         spec.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
@@ -218,12 +217,12 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         finetune_seconds / 60.0,
     );
     md += "## Macro-F1 by labelled windows per class\n\n";
-    md += &markdown_table(cells, &main, &spec.shots, Score::MacroF1, seeds);
+    md += &markdown_table(cells, &main, &spec.shots, Score::MacroF1);
     md += "\n## Accuracy by labelled windows per class\n\n";
-    md += &markdown_table(cells, &main, &spec.shots, Score::Accuracy, seeds);
+    md += &markdown_table(cells, &main, &spec.shots, Score::Accuracy);
     if ablation.len() > 1 && !ablation_shots.is_empty() {
         md += "\n## Ablation: PIM's pretext tasks (macro-F1)\n\n";
-        md += &markdown_table(cells, &ablation, &ablation_shots, Score::MacroF1, seeds);
+        md += &markdown_table(cells, &ablation, &ablation_shots, Score::MacroF1);
     }
     if !results.curves.is_empty() {
         md += "\n## Pre-training\n\nThe encoder kept is the epoch of lowest validation loss. Losses are means over \
@@ -261,7 +260,7 @@ fn x_of(cells: &[Cell], shots: Shots, classes: usize) -> Option<f64> {
 }
 
 /// The macro-F1 figure as SVG text.
-fn figure(cells: &[Cell], rows: &[(String, String)], shots: &[Shots], classes: usize) -> Result<String> {
+fn figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: usize) -> Result<String> {
     let mut svg = String::new();
     let plot_error = |e: String| Error::Artefact {
         path: "macro_f1.svg".into(),
@@ -287,7 +286,7 @@ fn figure(cells: &[Cell], rows: &[(String, String)], shots: &[Shots], classes: u
             .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()
             .map_err(|e| plot_error(e.to_string()))?;
-        for (i, (arm, label)) in rows.iter().enumerate() {
+        for (i, (arm, label, _)) in rows.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             let points: Vec<(f64, Summary)> = shots
                 .iter()
@@ -365,14 +364,14 @@ mod tests {
             cell("b", 0, Shots::All, 0.95),
             cell("b", 1, Shots::All, 0.97),
         ];
-        let rows = vec![("a".to_string(), "A".to_string()), ("b".to_string(), "B".to_string())];
-        let table = markdown_table(&cells, &rows, &[one, Shots::All], Score::MacroF1, 2);
+        let rows = vec![("a".to_string(), "A".to_string(), 2), ("b".to_string(), "B".to_string(), 2)];
+        let table = markdown_table(&cells, &rows, &[one, Shots::All], Score::MacroF1);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "| method | 1 | all |");
         // a at 1 shot: mean 0.6, SD sqrt(0.02) = 0.141; b: 0.65 from one seed.
         assert_eq!(lines[2], "| A | 0.600 ± 0.141 | 0.900 ± 0.000 (n=1) |");
         assert_eq!(lines[3], "| B | **0.650 ± 0.000** (n=1) | **0.960 ± 0.014** |");
-        let accuracy = markdown_table(&cells, &rows, &[one], Score::Accuracy, 2);
+        let accuracy = markdown_table(&cells, &rows, &[one], Score::Accuracy);
         assert!(accuracy.contains("| A | 0.610 ± 0.141 |"), "{accuracy}");
     }
 
@@ -394,8 +393,8 @@ mod tests {
     #[test]
     fn missing_cells_show_a_dash() {
         let cells = vec![cell("a", 0, Shots::PerClass(2), 0.5)];
-        let rows = vec![("a".to_string(), "A".to_string()), ("b".to_string(), "B".to_string())];
-        let table = markdown_table(&cells, &rows, &[Shots::PerClass(2)], Score::MacroF1, 1);
+        let rows = vec![("a".to_string(), "A".to_string(), 1), ("b".to_string(), "B".to_string(), 1)];
+        let table = markdown_table(&cells, &rows, &[Shots::PerClass(2)], Score::MacroF1);
         assert!(table.contains("| B | – |"), "{table}");
     }
 }
