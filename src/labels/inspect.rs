@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use super::io::{KEY_COLUMNS, open_labels};
+use super::io::read_label_rows;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::train::checkpoint::{load_json, save_text};
@@ -58,9 +58,7 @@ struct TrainingLabels {
 }
 
 fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
-    let fix = "pass --labels the --out folder of `pim pseudo-label`";
-    let (path, mut reader, names) = open_labels(labels_dir, fix)?;
-    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
+    let (path, names, rows) = read_label_rows(labels_dir, "pass --labels the --out folder of `pim pseudo-label`")?;
     let activity_names: Vec<String> = config.dataset.classes.iter().map(|c| c.name.clone()).collect();
     let train = &config.dataset.split.train;
     let mut labels = TrainingLabels {
@@ -70,19 +68,17 @@ fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
         activity_names,
         subjects: Vec::new(),
     };
-    for record in reader.records() {
-        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let (Some(subject), Some(activity)) =
-            (train.iter().position(|s| s == &record[0]), labels.activity_names.iter().position(|a| a == &record[1]))
-        else {
+    for row in rows {
+        let (Some(subject), Some(activity)) = (
+            train.iter().position(|s| *s == row.subject),
+            labels.activity_names.iter().position(|a| *a == row.activity),
+        ) else {
             continue;
         };
         labels.subjects.push(subject);
         labels.activities.push(activity);
-        for (column, value) in record.iter().skip(KEY_COLUMNS.len()).enumerate() {
-            let bin = value.parse().map_err(|_| bad_row(line, format!("bin {value:?} is not a whole number")))?;
-            labels.bins[column].push(bin);
+        for (column, &bin) in row.bins.iter().enumerate() {
+            labels.bins[column].push(usize::from(bin));
         }
     }
     if labels.activities.is_empty() {

@@ -3,7 +3,6 @@
 //! quantities. Values are written in Rust's shortest round-trip form, so reading them
 //! back gives the same f64.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -27,22 +26,58 @@ pub struct WindowInfo {
 /// Columns before the quantities.
 pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
 
-/// Open `labels.csv` in `labels_dir` and check its key columns: the file's path, a reader
-/// at the first row, and the names of the label columns. `fix` ends every error.
-pub fn open_labels(labels_dir: &Path, fix: &str) -> Result<(PathBuf, csv::Reader<File>, Vec<String>)> {
+/// One row of `labels.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRow {
+    /// Line in the file (for errors).
+    pub line: u64,
+    /// Subject id.
+    pub subject: String,
+    /// Class name (empty for unlabelled windows).
+    pub activity: String,
+    /// Source file of the window.
+    pub source: String,
+    /// First sample of the window.
+    pub start: usize,
+    /// Bin of each label column.
+    pub bins: Vec<u8>,
+}
+
+/// Read `labels.csv` in `labels_dir`: its path, the names of the label columns, and every
+/// row, checked (key columns, whole-number start and bins). `fix` ends every error.
+pub fn read_label_rows(labels_dir: &Path, fix: &str) -> Result<(PathBuf, Vec<String>, Vec<LabelRow>)> {
     let path = labels_dir.join("labels.csv");
     let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
         path: path.clone(),
         problem: format!("cannot be read ({e})"),
         fix: fix.into(),
     })?;
-    let bad_header = |problem: String| Error::BadRow { path: path.clone(), line: 1, problem, fix: fix.into() };
-    let header = reader.headers().map_err(|e| bad_header(e.to_string()))?.clone();
+    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
+    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
     if header.len() < KEY_COLUMNS.len() || header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
-        return Err(bad_header(format!("header does not start with {}", KEY_COLUMNS.join(","))));
+        return Err(bad_row(1, format!("header does not start with {}", KEY_COLUMNS.join(","))));
     }
     let names = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
-    Ok((path, reader, names))
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let start = record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
+        let bins = record
+            .iter()
+            .skip(KEY_COLUMNS.len())
+            .map(|v| v.parse::<u8>().map_err(|_| bad_row(line, format!("bin {v:?} is not a whole number"))))
+            .collect::<Result<Vec<u8>>>()?;
+        rows.push(LabelRow {
+            line,
+            subject: record[0].to_string(),
+            activity: record[1].to_string(),
+            source: record[2].to_string(),
+            start,
+            bins,
+        });
+    }
+    Ok((path, names, rows))
 }
 
 /// Write one CSV of `values` (`[windows, quantities]`) formatted by `format` to `out`;

@@ -15,7 +15,7 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::{cut_windows, read_dataset};
 use crate::error::{Error, Result};
-use crate::labels::io::{KEY_COLUMNS, open_labels};
+use crate::labels::io::read_label_rows;
 
 /// Every window of a dataset.
 #[derive(Debug, Clone)]
@@ -164,25 +164,20 @@ impl Normaliser {
 /// and start), as `[windows][columns]`, with the column names.
 pub fn read_labels(labels_dir: &Path, set: &WindowSet) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
     let fix = "run `pim pseudo-label` with the same config and data first, and pass its --out as --labels";
-    let (path, mut reader, names) = open_labels(labels_dir, fix)?;
-    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
+    let (path, names, label_rows) = read_label_rows(labels_dir, fix)?;
     let position: HashMap<(&str, usize), usize> =
         set.keys.iter().enumerate().map(|(i, (source, start))| ((source.as_str(), *start), i)).collect();
     let mut rows = vec![None; set.len()];
-    for record in reader.records() {
-        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let start: usize =
-            record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
-        let Some(&index) = position.get(&(&record[2], start)) else {
-            return Err(bad_row(line, format!("window {}@{start} is not in the dataset", &record[2])));
+    for row in label_rows {
+        let Some(&index) = position.get(&(row.source.as_str(), row.start)) else {
+            return Err(Error::BadRow {
+                path,
+                line: row.line,
+                problem: format!("window {}@{} is not in the dataset", row.source, row.start),
+                fix: fix.into(),
+            });
         };
-        let bins = record
-            .iter()
-            .skip(KEY_COLUMNS.len())
-            .map(|v| v.parse::<u8>().map_err(|_| bad_row(line, format!("bin {v:?} is not a whole number"))))
-            .collect::<Result<Vec<u8>>>()?;
-        rows[index] = Some(bins);
+        rows[index] = Some(row.bins);
     }
     let rows = rows
         .into_iter()
