@@ -99,24 +99,24 @@ pub struct WindowShape {
     pub time: usize,
     /// Per sensor unit, the x, y, z channels of each of its 3-axis sensors.
     pub units: Vec<Vec<[usize; 3]>>,
-    /// Standard deviation of each channel (scales the noise).
-    pub channel_std: Vec<f32>,
 }
 
 impl WindowShape {
-    /// The shape of windows laid out as `layout`, with channel spreads `channel_std`.
-    pub fn new(layout: &ChannelLayout, time: usize, channel_std: Vec<f32>) -> Self {
+    /// The shape of windows of `time` samples laid out as `layout`.
+    pub fn new(layout: &ChannelLayout, time: usize) -> Self {
         let units =
             (0..layout.sensors()).map(|s| Modality::ALL.iter().filter_map(|&m| layout.rows(s, m)).collect()).collect();
-        WindowShape { channels: layout.channels(), time, units, channel_std }
+        WindowShape { channels: layout.channels(), time, units }
     }
 }
 
-/// `window` (`[channels, time]`, row-major) transformed by `transformation`.
+/// `window` (`[channels, time]`, row-major) transformed by `transformation`;
+/// `channel_std` (each channel's standard deviation) scales the noise.
 pub fn apply(
     transformation: Transformation,
     window: &[f32],
     shape: &WindowShape,
+    channel_std: &[f32],
     config: &TransformConfig,
     rng: &mut impl Rng,
 ) -> Vec<f32> {
@@ -126,7 +126,7 @@ pub fn apply(
     match transformation {
         Transformation::Noise => {
             for (c, channel) in out.chunks_mut(time).enumerate() {
-                let sigma = config.noise_sigma * f64::from(shape.channel_std[c]);
+                let sigma = config.noise_sigma * f64::from(channel_std[c]);
                 for v in channel {
                     *v += (sigma * standard_normal(rng)) as f32;
                 }
@@ -310,13 +310,11 @@ mod tests {
 
     /// Two units: unit 0 has acc (channels 0-2) and gyro (3-5), unit 1 has acc (6-8).
     fn shape(time: usize) -> WindowShape {
-        WindowShape {
-            channels: 9,
-            time,
-            units: vec![vec![[0, 1, 2], [3, 4, 5]], vec![[6, 7, 8]]],
-            channel_std: vec![2.0; 9],
-        }
+        WindowShape { channels: 9, time, units: vec![vec![[0, 1, 2], [3, 4, 5]], vec![[6, 7, 8]]] }
     }
+
+    /// Every channel's standard deviation.
+    const STD: [f32; 9] = [2.0; 9];
 
     /// Channel c holds `c * 100 + t + sin(t)`: every sample distinct.
     fn window(time: usize) -> Vec<f32> {
@@ -324,7 +322,7 @@ mod tests {
     }
 
     fn run(t: Transformation, time: usize, seed: u64) -> Vec<f32> {
-        apply(t, &window(time), &shape(time), &TransformConfig::default(), &mut ChaCha8Rng::seed_from_u64(seed))
+        apply(t, &window(time), &shape(time), &STD, &TransformConfig::default(), &mut ChaCha8Rng::seed_from_u64(seed))
     }
 
     #[test]
@@ -369,6 +367,7 @@ mod tests {
             Transformation::Rotation,
             &input,
             &shape(time),
+            &STD,
             &TransformConfig::default(),
             &mut ChaCha8Rng::seed_from_u64(3),
         );
@@ -453,6 +452,7 @@ mod tests {
                 Transformation::TimeWarp,
                 &input,
                 &shape(time),
+                &STD,
                 &TransformConfig::default(),
                 &mut ChaCha8Rng::seed_from_u64(seed),
             );

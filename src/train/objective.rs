@@ -118,11 +118,14 @@ impl Objective {
                 let size = set.channels * set.time;
                 let mut values = Vec::with_capacity(2 * n * size);
                 for &i in batch {
-                    values.extend(normaliser.normalised(set.window(i), set.time));
+                    values.extend_from_slice(set.window(i));
                 }
                 for (&i, &t) in batch.iter().zip(&assigned) {
-                    let transformed = apply(Transformation::ALL[t], set.window(i), shape, config, rng);
-                    values.extend(normaliser.normalised(&transformed, set.time));
+                    let std = &normaliser.std;
+                    values.extend(apply(Transformation::ALL[t], set.window(i), shape, std, config, rng));
+                }
+                for window in values.chunks_mut(size) {
+                    normaliser.apply(window, set.time);
                 }
                 let inputs = Tensor::from_data(TensorData::new(values, [2 * n, set.channels, set.time]), device);
                 let embedding = embed(model, inputs, dropout);

@@ -187,7 +187,7 @@ pub fn pretrain(
         None if method == PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
         None => Objective::Transform {
             config: config.pretrain.transform.clone(),
-            shape: WindowShape::new(&ChannelLayout::new(&config.dataset), set.time, normaliser.std.clone()),
+            shape: WindowShape::new(&ChannelLayout::new(&config.dataset), set.time),
             normaliser: normaliser.clone(),
         },
     };

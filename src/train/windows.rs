@@ -128,13 +128,6 @@ impl Normaliser {
         }
     }
 
-    /// A z-normalised copy of one window.
-    pub fn normalised(&self, window: &[f32], time: usize) -> Vec<f32> {
-        let mut copy = window.to_vec();
-        self.apply(&mut copy, time);
-        copy
-    }
-
     /// Fit on the windows `indices` of `set` (accumulated in f64).
     pub fn fit(set: &WindowSet, indices: &[usize]) -> Self {
         let (channels, time) = (set.channels, set.time);
