@@ -177,22 +177,22 @@ pub fn pretrain(
         validation = train.clone();
     }
     let normaliser = Normaliser::fit(&set, &train);
-    let objective = match labels_dir {
-        Some(dir) => {
-            let (names, labels) = read_labels(dir, &set)?;
+    let objective = match method {
+        PretrainMethod::Pim => {
+            let (names, labels) = read_labels(labels_dir.expect("method pim's labels are checked above"), &set)?;
             let tasks = active_tasks(config, &names, &mut notices)?;
             let targets = TaskTargets::new(&tasks, &names, &labels);
             Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights }
         }
-        None if method == PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
-        None => Objective::Transform {
+        PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
+        PretrainMethod::Transform => Objective::Transform {
             config: config.pretrain.transform.clone(),
             shape: WindowShape::new(&ChannelLayout::new(&config.dataset), set.time),
             normaliser: normaliser.clone(),
         },
     };
     // Transformations act on physical units, so that objective normalises per batch.
-    if !matches!(objective, Objective::Transform { .. }) {
+    if method != PretrainMethod::Transform {
         set.normalise(&normaliser);
     }
     // Inputs are good: only now does the run folder get its files.
