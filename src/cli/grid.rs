@@ -54,7 +54,7 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     if args.list {
         println!("unit\tarm\tseed\tcells done");
         for (i, unit) in units.iter().enumerate() {
-            let (done, all) = progress_of(&grid, unit, &paths);
+            let (done, all) = progress_of(&grid, unit, &paths.out);
             println!("{i}\t{}\t{}\t{done}/{all}", grid.spec.arms[unit.arm].name, unit.seed);
         }
         return Ok(());

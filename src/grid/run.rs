@@ -78,22 +78,25 @@ pub struct GridPaths {
     pub out: PathBuf,
 }
 
-impl GridPaths {
-    /// Folder of a unit.
-    pub fn unit_dir(&self, grid: &Grid, unit: &Unit) -> PathBuf {
-        self.out.join(&grid.spec.arms[unit.arm].name).join(format!("seed{}", unit.seed))
-    }
+/// Folder of a unit under the output folder `out`.
+pub fn unit_dir(out: &Path, grid: &Grid, unit: &Unit) -> PathBuf {
+    out.join(&grid.spec.arms[unit.arm].name).join(format!("seed{}", unit.seed))
+}
 
-    /// Folder of a cell.
-    pub fn cell_dir(&self, grid: &Grid, unit: &Unit, shots: Shots) -> PathBuf {
-        self.unit_dir(grid, unit).join(format!("shots-{shots}"))
-    }
+/// Folder of a cell under the output folder `out`.
+pub fn cell_dir(out: &Path, grid: &Grid, unit: &Unit, shots: Shots) -> PathBuf {
+    unit_dir(out, grid, unit).join(format!("shots-{shots}"))
+}
+
+/// Whether a cell has finished (its `cell.json` exists).
+fn is_done(out: &Path, grid: &Grid, unit: &Unit, shots: Shots) -> bool {
+    cell_dir(out, grid, unit, shots).join(CELL_FILE).is_file()
 }
 
 /// Cells of a unit that are done, and how many it has.
-pub fn progress_of(grid: &Grid, unit: &Unit, paths: &GridPaths) -> (usize, usize) {
+pub fn progress_of(grid: &Grid, unit: &Unit, out: &Path) -> (usize, usize) {
     let shots = grid.shots_of(&grid.spec.arms[unit.arm]);
-    let done = shots.iter().filter(|&&s| paths.cell_dir(grid, unit, s).join(CELL_FILE).is_file()).count();
+    let done = shots.iter().filter(|&&s| is_done(out, grid, unit, s)).count();
     (done, shots.len())
 }
 
@@ -132,9 +135,7 @@ pub fn run_unit(
     let arm = &grid.spec.arms[unit.arm];
     let shots = grid.shots_of(arm);
     let config = grid.config_of(arm, unit.seed);
-    let unit_dir = paths.unit_dir(grid, unit);
-    let todo: Vec<Shots> =
-        shots.into_iter().filter(|&s| !paths.cell_dir(grid, unit, s).join(CELL_FILE).is_file()).collect();
+    let todo: Vec<Shots> = shots.into_iter().filter(|&s| !is_done(&paths.out, grid, unit, s)).collect();
     if todo.is_empty() {
         return Ok(Vec::new());
     }
@@ -144,7 +145,7 @@ pub fn run_unit(
     }
     let (init, pretrain_seconds) = match arm.method.pretrain_method() {
         Some(_) => {
-            let out = unit_dir.join("pretrain");
+            let out = unit_dir(&paths.out, grid, unit).join("pretrain");
             progress.line(&format!("{} seed {}: pre-training -> {}", arm.name, unit.seed, out.display()));
             let pretrain_paths = PretrainPaths {
                 labels: (arm.method == ArmMethod::Pim).then(|| labels.clone()),
@@ -162,7 +163,7 @@ pub fn run_unit(
     let mut cells = Vec::new();
     for shots in todo {
         let started = Instant::now();
-        let dir = paths.cell_dir(grid, unit, shots);
+        let dir = cell_dir(&paths.out, grid, unit, shots);
         let mut cell_config = config.clone();
         cell_config.finetune.shots = shots;
         let finetune_paths = FinetunePaths { data: paths.data.clone(), init: init.clone(), out: dir.clone() };
@@ -255,18 +256,17 @@ pub struct GridResults {
 pub fn collect(out: &Path) -> Result<GridResults> {
     let record: GridRecord = load_json(&out.join(GRID_FILE), "pass --grid-dir the --out folder of `pim grid`")?;
     let grid = Grid { spec: record.spec.clone(), config: record.config.clone(), path: out.join(GRID_FILE) };
-    let paths = GridPaths { data: PathBuf::new(), out: out.to_path_buf() };
     let mut cells = Vec::new();
     let mut curves = Vec::new();
     for unit in grid.units() {
         let arm = &grid.spec.arms[unit.arm];
         for shots in grid.shots_of(arm) {
-            let path = paths.cell_dir(&grid, &unit, shots).join(CELL_FILE);
+            let path = cell_dir(out, &grid, &unit, shots).join(CELL_FILE);
             if path.is_file() {
                 cells.push(load_json(&path, "delete the cell's folder to run it again")?);
             }
         }
-        let metrics = paths.unit_dir(&grid, &unit).join("pretrain").join(METRICS_FILE);
+        let metrics = unit_dir(out, &grid, &unit).join("pretrain").join(METRICS_FILE);
         if metrics.is_file() {
             let (train, validation) = read_losses(&metrics)?;
             curves.push(PretrainCurve { arm: arm.name.clone(), seed: unit.seed, train, validation });
