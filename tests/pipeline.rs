@@ -225,3 +225,27 @@ fn eval_without_a_model_is_named() {
         .stderr(contains("config.json"))
         .stderr(contains("pass --run the --out folder of `pim finetune`"));
 }
+
+#[test]
+fn training_with_the_direct_kernels_ends_where_burns_convolutions_do() {
+    // The same seed trained with pim's kernels and with Burn's convolutions (PIM_CONV=burn):
+    // they differ only in the rounding of sums, so after 3 epochs (9 steps) every loss of
+    // metrics.csv agrees to 1e-3 relative.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let (direct, burn) = (dir.path().join("direct"), dir.path().join("burn"));
+    pretrain(&labels, &direct, 3).arg("-q").assert().success();
+    pretrain(&labels, &burn, 3).env("PIM_CONV", "burn").arg("-q").assert().success();
+    let numbers = |run: &Path| -> Vec<f64> {
+        losses(run).iter().skip(1).flat_map(|line| line.split(',').skip(1).map(|v| v.parse::<f64>().unwrap())).collect()
+    };
+    let (a, b) = (numbers(&direct), numbers(&burn));
+    assert_eq!(a.len(), b.len());
+    assert_ne!(a, b, "PIM_CONV=burn should have run Burn's convolutions, whose rounding differs");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-3 * y.abs(),
+            "loss {x} with the direct kernels, {y} with Burn's: {a:?} against {b:?}"
+        );
+    }
+}

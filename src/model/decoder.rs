@@ -6,6 +6,8 @@ use burn::nn::Relu;
 use burn::nn::conv::{ConvTranspose1d, ConvTranspose1dConfig};
 use burn::prelude::*;
 
+use super::conv::conv_transpose1d;
+
 /// Decoder hyperparameters: the encoder's, read in reverse.
 #[derive(Config, Debug, PartialEq)]
 pub struct DecoderConfig {
@@ -47,19 +49,17 @@ impl Decoder {
     /// z-normalised, so negative values are normal).
     ///
     /// # Shapes
-    /// - `features`: `[batch, filters[2], time - sum of (kernel - 1)]`, the encoder's
-    ///   [`features`](super::Encoder::features)
+    /// - `features`: `[batch, time - sum of (kernel - 1), filters[2]]`, the encoder's
+    ///   time-major [`features`](super::Encoder::features)
     /// - returns: `[batch, channels, time]`
     pub fn forward(&self, features: Tensor<3>) -> Tensor<3> {
         let last = self.deconvs.len() - 1;
         let mut x = features;
         for (i, deconv) in self.deconvs.iter().enumerate() {
-            x = deconv.forward(x);
-            if i < last {
-                x = self.activation.forward(x);
-            }
+            // [batch, time so far, channels of this layer]
+            x = conv_transpose1d(deconv, x, i < last);
         }
-        x
+        x.swap_dims(1, 2)
     }
 }
 

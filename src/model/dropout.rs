@@ -8,7 +8,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rand::{RngCore, SeedableRng};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Inverted dropout: keeps each element with probability `1 - prob`, scaled by
@@ -33,12 +33,13 @@ impl DropoutMasks {
         }
         let shape = x.shape();
         let keep = 1.0 - self.prob;
-        // Compare 32 random bits with keep * 2^32: one generator call per element.
+        // Compare 32 random bits with keep * 2^32 per element. The bits are drawn in bulk:
+        // the same stream, word for word, as one `next_u32` per element.
         let threshold = (keep * 4_294_967_296.0) as u64;
         let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = (0..shape.num_elements())
-            .map(|_| if u64::from(self.rng.next_u32()) < threshold { scale } else { 0.0 })
-            .collect();
+        let mut bits = vec![0u32; shape.num_elements()];
+        self.rng.fill(bits.as_mut_slice());
+        let mask: Vec<f32> = bits.iter().map(|&b| if u64::from(b) < threshold { scale } else { 0.0 }).collect();
         let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
         x * mask
     }
@@ -46,6 +47,8 @@ impl DropoutMasks {
 
 #[cfg(test)]
 mod tests {
+    use rand::RngCore;
+
     use super::*;
 
     #[test]
@@ -72,6 +75,19 @@ mod tests {
         assert_eq!(draw(3, 2), draw(3, 2));
         assert_ne!(draw(3, 2), draw(3, 3));
         assert_ne!(draw(3, 2), draw(4, 2));
+    }
+
+    #[test]
+    fn bulk_bits_are_the_per_element_stream() {
+        // The masks of earlier builds drew one next_u32 per element; bulk filling must not
+        // change them.
+        let device = Device::flex();
+        let out: Vec<f32> =
+            DropoutMasks::new(5, 3, 0.5).apply(Tensor::<1>::ones([100], &device)).into_data().try_to_vec().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5 ^ 0xD809_0C7E_D809_0C7E);
+        rng.set_stream(3);
+        let want: Vec<f32> = (0..100).map(|_| if rng.next_u32() < 1 << 31 { 2.0 } else { 0.0 }).collect();
+        assert_eq!(out, want);
     }
 
     #[test]

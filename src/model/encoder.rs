@@ -6,6 +6,7 @@ use burn::nn::Relu;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::prelude::*;
 
+use super::conv::conv1d;
 use super::dropout::DropoutMasks;
 
 /// Encoder hyperparameters.
@@ -72,11 +73,11 @@ impl Encoder {
     }
 
     /// The last block's feature map, before the max over time, without dropout (what the
-    /// masked-reconstruction decoder reads).
+    /// masked-reconstruction decoder reads), time-major.
     ///
     /// # Shapes
     /// - `windows`: `[batch, channels, time]`
-    /// - returns: `[batch, filters[2], time - sum of (kernel - 1)]`
+    /// - returns: `[batch, time - sum of (kernel - 1), filters[2]]`
     pub fn features(&self, windows: Tensor<3>) -> Tensor<3> {
         self.feature_map(windows, None)
     }
@@ -87,10 +88,11 @@ impl Encoder {
     }
 
     fn feature_map(&self, windows: Tensor<3>, mut masks: Option<&mut DropoutMasks>) -> Tensor<3> {
-        let mut x = windows;
+        // [batch, time, channels]: the layout the direct convolutions work in.
+        let mut x = windows.swap_dims(1, 2);
         for conv in &self.convs {
-            // [batch, filters_i, time - sum of (kernel - 1) so far]
-            x = self.activation.forward(conv.forward(x));
+            // [batch, time - sum of (kernel - 1) so far, filters_i]
+            x = conv1d(conv, x, true);
             if let Some(masks) = masks.as_deref_mut() {
                 x = masks.apply(x);
             }
@@ -99,7 +101,7 @@ impl Encoder {
     }
 }
 
-/// The embedding of a feature map: `[batch, filters, time'] -> [batch, filters]`.
+/// The embedding of a time-major feature map: `[batch, time', filters] -> [batch, filters]`.
 pub fn max_over_time(features: Tensor<3>) -> Tensor<2> {
-    features.max_dim(2).squeeze_dim::<2>(2)
+    features.max_dim(1).squeeze_dim::<2>(1)
 }

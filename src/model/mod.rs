@@ -1,6 +1,7 @@
 //! The network: the shared 1D-CNN encoder, the pretext heads (physics bins, or one
 //! transformation detector each), the masked-reconstruction decoder and the classifier.
 
+pub mod conv;
 pub mod decoder;
 pub mod dropout;
 pub mod encoder;

@@ -60,7 +60,7 @@ fn classifier_gives_one_logit_per_class() {
 fn decoder_restores_the_window_shape_from_the_feature_map() {
     let encoder = EncoderConfig::new(45).init(&device());
     let features = encoder.features(Tensor::zeros([2, 45, 125], &device()));
-    assert_eq!(features.dims(), [2, 96, 80]);
+    assert_eq!(features.dims(), [2, 80, 96], "time-major: [batch, time, filters]");
     let decoder = DecoderConfig::new(45).init(&device());
     assert_eq!(decoder.forward(features).dims(), [2, 45, 125]);
 }

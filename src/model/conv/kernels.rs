@@ -1,0 +1,597 @@
+//! Direct 1-D convolution kernels for the small channel counts of pim's encoder (32 to 96
+//! filters), where im2col and a general matrix product spend more time packing than
+//! multiplying (README.md, "Benchmarks").
+//!
+//! Tensors are time-major, `[batch, time, channels]`: channels are contiguous, so a kernel
+//! loads the weights of 16 consecutive output channels as one vector and multiplies them by
+//! one input sample broadcast to every lane. Every load is whole (vectorising over time
+//! instead needs a load straddling two cache lines at every tap, and measured 1.6 times
+//! slower), and neither kernel transposes anything.
+//!
+//! Two kernels cover every pass of a convolution and of a transposed convolution:
+//! - [`correlate`]: `y[b, t, o] = sum_i sum_k w[o, i, k] * x~[b, t + k, i]`, where `x~` is
+//!   `x` with `pad` zero samples before and after, then `+ bias[o]` and an optional ReLU.
+//!   With `pad = 0` it is a convolution's forward pass; with swapped, flipped weights and
+//!   `pad = kernel - 1` it is the gradient with respect to the input, or a transposed
+//!   convolution's forward pass.
+//! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
+//!
+//! Each output value is accumulated in one lane by one chain of fused multiply-adds in a
+//! fixed order (input channel, then tap; or window, then time), whatever the instruction
+//! set, the register tiling or the thread count. So results are identical on every CPU and
+//! for any number of threads. Work is split across rayon's threads by window (correlate) or
+//! by input channel and output channels (weight_grad), never by summation index.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+#[cfg(target_arch = "x86_64")]
+use super::simd::{Avx2, Avx512};
+use super::simd::{LANES, Lanes, Portable, SimdLevel};
+
+/// The shape of a [`correlate`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Correlation {
+    /// Windows.
+    pub batch: usize,
+    /// Channels of the input.
+    pub in_channels: usize,
+    /// Samples of each input channel.
+    pub in_len: usize,
+    /// Channels of the output.
+    pub out_channels: usize,
+    /// Taps of the kernel.
+    pub kernel: usize,
+    /// Zero samples added before and after the input.
+    pub pad: usize,
+}
+
+impl Correlation {
+    /// Samples of each output channel: `in_len + 2 pad - kernel + 1`.
+    pub fn out_len(&self) -> usize {
+        self.in_len + 2 * self.pad + 1 - self.kernel
+    }
+}
+
+/// Time steps and 16-channel output vectors per register tile of [`correlate`], for a
+/// level and the number of 16-channel vectors the output has: up to 24 accumulators on
+/// AVX-512, 6 pairs of AVX2 registers, 4 portable vectors.
+fn correlate_tile(level: SimdLevel, channel_vectors: usize) -> (usize, usize) {
+    match (level, channel_vectors) {
+        (SimdLevel::Avx512, 1) => (24, 1),
+        (SimdLevel::Avx512, 2) => (12, 2),
+        (SimdLevel::Avx512, 3 | 6 | 9) => (8, 3),
+        (SimdLevel::Avx512, _) => (6, 4),
+        (SimdLevel::Avx2, _) => (6, 1),
+        (SimdLevel::Portable, _) => (4, 1),
+    }
+}
+
+/// `relu?(bias + correlate(input, weight))` on `level`: `input` is `[batch, in_len,
+/// in_channels]`, `weight` `[out_channels, in_channels, kernel]`, `bias` `[out_channels]`;
+/// returns `[batch, out_len, out_channels]`, all row-major.
+pub fn correlate(
+    level: SimdLevel,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    shape: Correlation,
+) -> Vec<f32> {
+    let s = shape;
+    assert!(s.batch * s.in_channels * s.in_len * s.out_channels * s.kernel > 0, "correlate: empty {s:?}");
+    assert!(s.in_len + 2 * s.pad >= s.kernel, "correlate: kernel {s:?} longer than its input");
+    assert_eq!(input.len(), s.batch * s.in_channels * s.in_len, "correlate: input of {s:?}");
+    assert_eq!(weight.len(), s.out_channels * s.in_channels * s.kernel, "correlate: weight of {s:?}");
+    assert!(bias.is_none_or(|b| b.len() == s.out_channels), "correlate: bias of {s:?}");
+    let channel_vectors = s.out_channels.div_ceil(LANES);
+    let (steps, vectors) = correlate_tile(level, channel_vectors);
+    let channels_padded = channel_vectors.div_ceil(vectors) * vectors * LANES;
+    let out_len = s.out_len();
+    let steps_padded = out_len.div_ceil(steps) * steps;
+    let mut bias_padded = vec![0f32; channels_padded];
+    if let Some(bias) = bias {
+        bias_padded[..s.out_channels].copy_from_slice(bias);
+    }
+    let layout = WindowLayout {
+        shape: s,
+        channels_padded,
+        steps_padded,
+        // The padded input, then zeros up to the last sample a tile reads.
+        rows: steps_padded + s.kernel - 1,
+        tile: (steps, vectors),
+        bias: bias_padded,
+        relu,
+    };
+    let packed = pack_taps(weight, s.out_channels, s.in_channels * s.kernel, channels_padded);
+    let mut output = vec![0f32; s.batch * out_len * s.out_channels];
+    output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels)).for_each_init(
+        || vec![0f32; layout.rows * s.in_channels],
+        |scratch, (out, window)| {
+            let start = s.pad * s.in_channels;
+            scratch[..start].fill(0.0);
+            scratch[start..start + window.len()].copy_from_slice(window);
+            scratch[start + window.len()..].fill(0.0);
+            correlate_window(level, &layout, scratch, &packed, out);
+        },
+    );
+    output
+}
+
+/// `[rows, inner]` row-major weights as `[inner, rows_to]`, rows past `rows` zero, so a tile
+/// loads the weights of consecutive output channels as one vector.
+fn pack_taps(weight: &[f32], rows: usize, inner: usize, rows_to: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; inner * rows_to];
+    for row in 0..rows {
+        for j in 0..inner {
+            packed[j * rows_to + row] = weight[row * inner + j];
+        }
+    }
+    packed
+}
+
+/// What one window's correlation needs besides its input and weights.
+struct WindowLayout {
+    shape: Correlation,
+    /// Output channels rounded up to whole tiles of vectors.
+    channels_padded: usize,
+    /// Output steps rounded up to whole tiles.
+    steps_padded: usize,
+    /// Time rows of the scratch input.
+    rows: usize,
+    /// (time steps, channel vectors) per tile.
+    tile: (usize, usize),
+    /// The bias, zero-padded to `channels_padded`.
+    bias: Vec<f32>,
+    relu: bool,
+}
+
+/// The arguments of one window's correlation: layout, scratch input (`[rows, in_channels]`),
+/// packed weights, and the window's output (`[out_len, out_channels]`).
+type WindowArgs<'a> = (&'a WindowLayout, &'a [f32], &'a [f32], &'a mut [f32]);
+
+fn correlate_window(level: SimdLevel, layout: &WindowLayout, scratch: &[f32], packed: &[f32], out: &mut [f32]) {
+    let args = (layout, scratch, packed, out);
+    match level {
+        // SAFETY: `level` is only ever a level this CPU supports (simd::level checks).
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { correlate_window_avx512(args) },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { correlate_window_avx2(args) },
+        // SAFETY: portable lanes need no special instructions.
+        _ => unsafe { correlate_window_with::<Portable, 4, 1>(args) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn correlate_window_avx512(args: WindowArgs) {
+    // SAFETY: this function only runs where AVX-512F is available; the tile shapes are the
+    // ones correlate_tile gives.
+    unsafe {
+        match args.0.tile {
+            (24, 1) => correlate_window_with::<Avx512, 24, 1>(args),
+            (12, 2) => correlate_window_with::<Avx512, 12, 2>(args),
+            (8, 3) => correlate_window_with::<Avx512, 8, 3>(args),
+            (6, 4) => correlate_window_with::<Avx512, 6, 4>(args),
+            tile => unreachable!("correlate_tile gives no tile {tile:?}"),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn correlate_window_avx2(args: WindowArgs) {
+    // SAFETY: this function only runs where AVX2 and FMA are available.
+    unsafe { correlate_window_with::<Avx2, 6, 1>(args) }
+}
+
+/// One window in tiles of `NT` time steps by `NO` vectors of output channels.
+#[inline(always)]
+unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize>(
+    (layout, scratch, packed, out): WindowArgs,
+) {
+    const { assert!(NT * NO <= 24, "a tile must fit the register file") };
+    let s = layout.shape;
+    let (cp, cin) = (layout.channels_padded, s.in_channels);
+    let out_len = s.out_len();
+    // SAFETY: scratch holds rows = steps_padded + kernel - 1 rows of in_channels, the last
+    // one a tile reads; packed holds channels_padded weights per (channel, tap); bias holds
+    // channels_padded values; stores stay within out (whole vectors only where they fit).
+    unsafe {
+        for o0 in (0..cp).step_by(NO * LANES) {
+            let mut bias = [V::zero(); NO];
+            for (n, b) in bias.iter_mut().enumerate() {
+                *b = V::load(layout.bias.as_ptr().add(o0 + n * LANES));
+            }
+            for t0 in (0..layout.steps_padded).step_by(NT) {
+                let mut acc = [[V::zero(); NO]; NT];
+                for i in 0..cin {
+                    let x = scratch.as_ptr().add(t0 * cin + i);
+                    let w = packed.as_ptr().add(i * s.kernel * cp + o0);
+                    for k in 0..s.kernel {
+                        let mut ws = [V::zero(); NO];
+                        for (n, wv) in ws.iter_mut().enumerate() {
+                            *wv = V::load(w.add(k * cp + n * LANES));
+                        }
+                        for (t, acc_step) in acc.iter_mut().enumerate() {
+                            let xb = V::splat(*x.add((t + k) * cin));
+                            for (a, &wv) in acc_step.iter_mut().zip(&ws) {
+                                *a = a.mul_add(wv, xb);
+                            }
+                        }
+                    }
+                }
+                let mut lanes = [0f32; LANES];
+                for (t, acc_step) in acc.iter().enumerate().take(out_len.saturating_sub(t0)) {
+                    let row = out.as_mut_ptr().add((t0 + t) * s.out_channels);
+                    for (n, (a, &b)) in acc_step.iter().zip(&bias).enumerate() {
+                        let v = a.add(b);
+                        let v = if layout.relu { v.relu() } else { v };
+                        let o = o0 + n * LANES;
+                        if o + LANES <= s.out_channels {
+                            v.store(row.add(o));
+                        } else if o < s.out_channels {
+                            v.store(lanes.as_mut_ptr());
+                            std::ptr::copy_nonoverlapping(lanes.as_ptr(), row.add(o), s.out_channels - o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The shape of a [`weight_grad`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeightGrad {
+    /// Windows.
+    pub batch: usize,
+    /// Channels of `g`: the weight gradient's first dimension.
+    pub out_channels: usize,
+    /// Samples of `g`.
+    pub grad_len: usize,
+    /// Channels of `x`: the weight gradient's second dimension.
+    pub in_channels: usize,
+    /// Samples of `x`, at least `grad_len + kernel - 1`.
+    pub x_len: usize,
+    /// Taps: the weight gradient's last dimension.
+    pub kernel: usize,
+}
+
+/// Vectors of output channels and taps per register tile of [`weight_grad`], for a level
+/// and the number of 16-channel vectors the output has: up to 24 accumulators on AVX-512,
+/// 6 pairs of AVX2 registers elsewhere.
+fn weight_grad_tile(level: SimdLevel, channel_vectors: usize) -> (usize, usize) {
+    match (level, channel_vectors) {
+        (SimdLevel::Avx512, 1 | 2) => (channel_vectors, 12),
+        (SimdLevel::Avx512, 3 | 6 | 9) => (3, 8),
+        (SimdLevel::Avx512, _) => (4, 6),
+        _ => (1, 6),
+    }
+}
+
+/// `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]` on `level`: `x` is `[batch, x_len,
+/// in_channels]`, `grad` `[batch, grad_len, out_channels]`; returns `[out_channels,
+/// in_channels, kernel]`.
+pub fn weight_grad(level: SimdLevel, x: &[f32], grad: &[f32], shape: WeightGrad) -> Vec<f32> {
+    let s = shape;
+    assert!(s.batch * s.out_channels * s.grad_len * s.in_channels * s.kernel > 0, "weight_grad: empty {s:?}");
+    assert!(s.x_len + 1 >= s.grad_len + s.kernel, "weight_grad: x too short for {s:?}");
+    assert_eq!(x.len(), s.batch * s.in_channels * s.x_len, "weight_grad: x of {s:?}");
+    assert_eq!(grad.len(), s.batch * s.out_channels * s.grad_len, "weight_grad: grad of {s:?}");
+    let channel_vectors = s.out_channels.div_ceil(LANES);
+    let (vectors, taps) = weight_grad_tile(level, channel_vectors);
+    let channel_tiles = channel_vectors.div_ceil(vectors);
+    let channels_padded = channel_tiles * vectors * LANES;
+    let kernel_padded = s.kernel.div_ceil(taps) * taps;
+    // g with whole tiles of channels, x with the samples the last tap tile reads (zeros add
+    // exact zeros; the padded taps are dropped).
+    let rows = s.grad_len + kernel_padded - 1;
+    let operands = GradOperands {
+        g: pad_time_major(grad, s.batch, s.grad_len, s.out_channels, s.grad_len, channels_padded),
+        x: pad_time_major(x, s.batch, s.x_len, s.in_channels, rows, s.in_channels),
+        shape: s,
+        channels_padded,
+        rows,
+        kernel_padded,
+    };
+    let tasks: Vec<(usize, usize)> = (0..s.in_channels).flat_map(|i| (0..channel_tiles).map(move |t| (i, t))).collect();
+    let values: Vec<Vec<f32>> = tasks
+        .par_iter()
+        .map(|&(i, tile)| {
+            let mut values = vec![0f32; kernel_padded * vectors * LANES];
+            weight_grad_task(level, &operands, (vectors, taps), i, tile, &mut values);
+            values
+        })
+        .collect();
+    let mut dw = vec![0f32; s.out_channels * s.in_channels * s.kernel];
+    let width = vectors * LANES;
+    for (&(i, tile), values) in tasks.iter().zip(values) {
+        for lane in 0..width.min(s.out_channels.saturating_sub(tile * width)) {
+            let o = tile * width + lane;
+            for k in 0..s.kernel {
+                dw[(o * s.in_channels + i) * s.kernel + k] = values[k * width + lane];
+            }
+        }
+    }
+    dw
+}
+
+/// `[batch, len, channels]` as `[batch, len_to, channels_to]`: cut or zero-padded in time,
+/// zero-padded in channels; borrowed when nothing changes.
+fn pad_time_major(
+    source: &[f32],
+    batch: usize,
+    len: usize,
+    channels: usize,
+    len_to: usize,
+    channels_to: usize,
+) -> Cow<'_, [f32]> {
+    if len == len_to && channels == channels_to {
+        return Cow::Borrowed(source);
+    }
+    let mut padded = vec![0f32; batch * len_to * channels_to];
+    padded.par_chunks_mut(len_to * channels_to).zip(source.par_chunks(len * channels)).for_each(|(out, window)| {
+        for (row, samples) in out.chunks_mut(channels_to).zip(window.chunks(channels)) {
+            row[..channels].copy_from_slice(samples);
+        }
+    });
+    Cow::Owned(padded)
+}
+
+/// The padded operands of a [`weight_grad`] call.
+struct GradOperands<'a> {
+    /// `[batch, grad_len, channels_padded]`.
+    g: Cow<'a, [f32]>,
+    /// `[batch, rows, in_channels]`.
+    x: Cow<'a, [f32]>,
+    shape: WeightGrad,
+    channels_padded: usize,
+    rows: usize,
+    kernel_padded: usize,
+}
+
+fn weight_grad_task(
+    level: SimdLevel,
+    operands: &GradOperands,
+    tile: (usize, usize),
+    i: usize,
+    channel_tile: usize,
+    values: &mut [f32],
+) {
+    match level {
+        // SAFETY: `level` is only ever a level this CPU supports (simd::level checks).
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { weight_grad_task_avx512(operands, tile, i, channel_tile, values) },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { weight_grad_task_avx2(operands, i, channel_tile, values) },
+        // SAFETY: portable lanes need no special instructions.
+        _ => unsafe { weight_grad_task_with::<Portable, 1, 6>(operands, i, channel_tile, values) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn weight_grad_task_avx512(
+    operands: &GradOperands,
+    tile: (usize, usize),
+    i: usize,
+    channel_tile: usize,
+    values: &mut [f32],
+) {
+    // SAFETY: this function only runs where AVX-512F is available; the tile shapes are the
+    // ones weight_grad_tile gives.
+    unsafe {
+        match tile {
+            (1, 12) => weight_grad_task_with::<Avx512, 1, 12>(operands, i, channel_tile, values),
+            (2, 12) => weight_grad_task_with::<Avx512, 2, 12>(operands, i, channel_tile, values),
+            (3, 8) => weight_grad_task_with::<Avx512, 3, 8>(operands, i, channel_tile, values),
+            (4, 6) => weight_grad_task_with::<Avx512, 4, 6>(operands, i, channel_tile, values),
+            _ => unreachable!("weight_grad_tile gives no tile {tile:?}"),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_grad_task_avx2(operands: &GradOperands, i: usize, channel_tile: usize, values: &mut [f32]) {
+    // SAFETY: this function only runs where AVX2 and FMA are available.
+    unsafe { weight_grad_task_with::<Avx2, 1, 6>(operands, i, channel_tile, values) }
+}
+
+/// `values[k, lane] = dw[channel_tile * NV * 16 + lane, i, k]` for every tap, `KT` taps at a
+/// time.
+#[inline(always)]
+unsafe fn weight_grad_task_with<V: Lanes, const NV: usize, const KT: usize>(
+    p: &GradOperands,
+    i: usize,
+    channel_tile: usize,
+    values: &mut [f32],
+) {
+    const { assert!(NV * KT <= 24, "a tile must fit the register file") };
+    let s = p.shape;
+    let (cp, cin) = (p.channels_padded, s.in_channels);
+    let o0 = channel_tile * NV * LANES;
+    // SAFETY: g holds channels_padded >= o0 + NV * LANES values per (window, step); x holds
+    // rows = grad_len + kernel_padded - 1 steps per window, the last one read; values holds
+    // NV * LANES per tap of kernel_padded.
+    unsafe {
+        for k0 in (0..p.kernel_padded).step_by(KT) {
+            let mut acc = [[V::zero(); NV]; KT];
+            for b in 0..s.batch {
+                let g = p.g.as_ptr().add(b * s.grad_len * cp + o0);
+                let x = p.x.as_ptr().add((b * p.rows + k0) * cin + i);
+                for t in 0..s.grad_len {
+                    let mut gs = [V::zero(); NV];
+                    for (v, gv) in gs.iter_mut().enumerate() {
+                        *gv = V::load(g.add(t * cp + v * LANES));
+                    }
+                    for (kt, acc_tap) in acc.iter_mut().enumerate() {
+                        let xb = V::splat(*x.add((t + kt) * cin));
+                        for (a, &gv) in acc_tap.iter_mut().zip(&gs) {
+                            *a = a.mul_add(gv, xb);
+                        }
+                    }
+                }
+            }
+            for (kt, acc_tap) in acc.iter().enumerate() {
+                for (v, a) in acc_tap.iter().enumerate() {
+                    a.store(values.as_mut_ptr().add((k0 + kt) * NV * LANES + v * LANES));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// The definition, summed in f64: the slow oracle (time-major, as the kernels).
+    fn correlate_naive(input: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool, s: Correlation) -> Vec<f64> {
+        let out_len = s.out_len();
+        let mut out = vec![0f64; s.batch * s.out_channels * out_len];
+        for b in 0..s.batch {
+            for o in 0..s.out_channels {
+                for t in 0..out_len {
+                    let mut sum = bias.map_or(0.0, |b| f64::from(b[o]));
+                    for i in 0..s.in_channels {
+                        for k in 0..s.kernel {
+                            let u = (t + k) as isize - s.pad as isize;
+                            if u >= 0 && (u as usize) < s.in_len {
+                                let x = input[(b * s.in_len + u as usize) * s.in_channels + i];
+                                sum += f64::from(weight[(o * s.in_channels + i) * s.kernel + k]) * f64::from(x);
+                            }
+                        }
+                    }
+                    out[(b * out_len + t) * s.out_channels + o] = if relu { sum.max(0.0) } else { sum };
+                }
+            }
+        }
+        out
+    }
+
+    fn weight_grad_naive(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f64> {
+        let mut dw = vec![0f64; s.out_channels * s.in_channels * s.kernel];
+        for o in 0..s.out_channels {
+            for i in 0..s.in_channels {
+                for k in 0..s.kernel {
+                    let mut sum = 0f64;
+                    for b in 0..s.batch {
+                        for t in 0..s.grad_len {
+                            sum += f64::from(g[(b * s.grad_len + t) * s.out_channels + o])
+                                * f64::from(x[(b * s.x_len + t + k) * s.in_channels + i]);
+                        }
+                    }
+                    dw[(o * s.in_channels + i) * s.kernel + k] = sum;
+                }
+            }
+        }
+        dw
+    }
+
+    fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+    }
+
+    /// Fail with the first index where `got` and `want` differ by more than `tolerance`
+    /// times the number of terms summed (each adds at most one f32 rounding of a term
+    /// below 1 in magnitude).
+    fn assert_close(got: &[f32], want: &[f64], terms: usize, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let tolerance = 1e-6 * terms as f64;
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (f64::from(g) - w).abs() <= tolerance,
+                "{what}: index {i}: {g} against {w} (tolerance {tolerance:e})"
+            );
+        }
+    }
+
+    fn levels() -> Vec<SimdLevel> {
+        SimdLevel::ALL.into_iter().filter(|l| l.is_supported()).collect()
+    }
+
+    /// Shapes with the edge cases: one channel, batch 1, kernel as long as the input,
+    /// lengths that are and are not whole vectors, rows that are not whole tiles.
+    const SHAPES: [(usize, usize, usize, usize, usize, usize); 8] = [
+        (2, 45, 125, 32, 24, 0),
+        (3, 32, 102, 64, 16, 0),
+        (1, 64, 87, 96, 8, 7),
+        (1, 1, 5, 1, 5, 0),
+        (2, 3, 16, 7, 1, 0),
+        (1, 5, 33, 13, 17, 16),
+        (4, 2, 40, 3, 40, 0),
+        (2, 6, 9, 45, 4, 3),
+    ];
+
+    #[test]
+    fn correlate_matches_the_definition_on_every_level() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for (batch, in_channels, in_len, out_channels, kernel, pad) in SHAPES {
+            let s = Correlation { batch, in_channels, in_len, out_channels, kernel, pad };
+            let input = random(&mut rng, batch * in_channels * in_len);
+            let weight = random(&mut rng, out_channels * in_channels * kernel);
+            let bias = random(&mut rng, out_channels);
+            for relu in [false, true] {
+                let want = correlate_naive(&input, &weight, Some(&bias), relu, s);
+                for level in levels() {
+                    let got = correlate(level, &input, &weight, Some(&bias), relu, s);
+                    assert_close(&got, &want, in_channels * kernel + 1, &format!("{level:?} {s:?} relu {relu}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn weight_grad_matches_the_definition_on_every_level() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for (batch, in_channels, in_len, out_channels, kernel, _) in SHAPES {
+            let grad_len = in_len + 1 - kernel;
+            let s = WeightGrad { batch, out_channels, grad_len, in_channels, x_len: in_len, kernel };
+            let x = random(&mut rng, batch * in_channels * in_len);
+            let g = random(&mut rng, batch * out_channels * grad_len);
+            let want = weight_grad_naive(&x, &g, s);
+            for level in levels() {
+                let got = weight_grad(level, &x, &g, s);
+                assert_close(&got, &want, batch * grad_len, &format!("{level:?} {s:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_gives_the_same_bits() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let s = Correlation { batch: 3, in_channels: 45, in_len: 125, out_channels: 32, kernel: 24, pad: 0 };
+        let (input, weight) = (random(&mut rng, 3 * 45 * 125), random(&mut rng, 32 * 45 * 24));
+        let g = random(&mut rng, 3 * 32 * 102);
+        let w = WeightGrad { batch: 3, out_channels: 32, grad_len: 102, in_channels: 45, x_len: 125, kernel: 24 };
+        let reference = (
+            correlate(SimdLevel::Portable, &input, &weight, None, true, s),
+            weight_grad(SimdLevel::Portable, &input, &g, w),
+        );
+        for level in levels() {
+            let got = (correlate(level, &input, &weight, None, true, s), weight_grad(level, &input, &g, w));
+            assert!(got == reference, "{level:?} differs from the portable kernels");
+        }
+    }
+
+    #[test]
+    fn one_tap_one_channel_by_hand() {
+        // y = 2 x + 1 with a 1-tap kernel; ReLU cuts the negative ones.
+        let s = Correlation { batch: 1, in_channels: 1, in_len: 3, out_channels: 1, kernel: 1, pad: 0 };
+        for level in levels() {
+            assert_eq!(correlate(level, &[1.0, -2.0, 0.5], &[2.0], Some(&[1.0]), true, s), vec![3.0, 0.0, 2.0]);
+        }
+        // x = [1, 2, 3], w = [1, -1], pad 1: [0 1 2 3 0] -> [-1, -1, -1, 3].
+        let s = Correlation { batch: 1, in_channels: 1, in_len: 3, out_channels: 1, kernel: 2, pad: 1 };
+        for level in levels() {
+            assert_eq!(correlate(level, &[1.0, 2.0, 3.0], &[1.0, -1.0], None, false, s), vec![-1.0, -1.0, -1.0, 3.0]);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Convolutions for the encoder and the masked-reconstruction decoder, on time-major
+//! tensors (`[batch, time, channels]`, which the direct kernels need): pim's own direct
+//! kernels on the CPU (flex), Burn's convolutions on other backends, or everywhere when
+//! `PIM_CONV=burn` is set (to compare the two).
+
+pub mod kernels;
+pub mod op;
+pub mod simd;
+#[cfg(test)]
+mod tests;
+
+use std::sync::OnceLock;
+
+use burn::backend::{Dispatch, DispatchDevice};
+use burn::nn::conv::{Conv1d, ConvTranspose1d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+use op::DirectConv;
+
+/// Whether the direct kernels run for `tensor`: on the flex CPU backend, unless
+/// `PIM_CONV=burn` asks for Burn's convolutions (an unknown value panics with the fix, at
+/// the first convolution).
+fn direct(tensor: &Tensor<3>) -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    let enabled = *ENABLED.get_or_init(|| match std::env::var("PIM_CONV").as_deref() {
+        Err(_) | Ok("direct") => true,
+        Ok("burn") => false,
+        Ok(other) => panic!("PIM_CONV={other:?} is not a convolution choice; use direct or burn, or unset it"),
+    });
+    enabled && matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// The bias of a convolution, or zeros if it has none.
+fn bias_or_zeros(bias: Option<Tensor<1>>, channels: usize, device: &Device) -> Tensor<1> {
+    bias.unwrap_or_else(|| Tensor::zeros([channels], device))
+}
+
+/// Burn's own convolution on a time-major tensor, for backends without the direct kernels.
+fn channels_first(x: Tensor<3>, with_relu: bool, forward: impl FnOnce(Tensor<3>) -> Tensor<3>) -> Tensor<3> {
+    let y = forward(x.swap_dims(1, 2));
+    let y = if with_relu { relu(y) } else { y };
+    y.swap_dims(1, 2)
+}
+
+/// `conv(x) + bias`, then ReLU if `with_relu`, for a stride-1, unpadded `conv`.
+///
+/// # Shapes
+/// - `x`: `[batch, len, in]` (time-major), `len >= kernel`
+/// - returns: `[batch, len - kernel + 1, out]`
+pub fn conv1d(conv: &Conv1d, x: Tensor<3>, with_relu: bool) -> Tensor<3> {
+    if !direct(&x) {
+        return channels_first(x, with_relu, |x| conv.forward(x));
+    }
+    let weight = conv.weight.val();
+    let bias = bias_or_zeros(conv.bias.as_ref().map(|b| b.val()), weight.dims()[0], &x.device());
+    let y = Dispatch::direct_conv1d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), false, with_relu);
+    Tensor::from_dispatch(y)
+}
+
+/// `conv_transpose(x) + bias`, then ReLU if `with_relu`, for a stride-1, unpadded `conv`.
+///
+/// # Shapes
+/// - `x`: `[batch, len, in]` (time-major)
+/// - returns: `[batch, len + kernel - 1, out]`
+pub fn conv_transpose1d(conv: &ConvTranspose1d, x: Tensor<3>, with_relu: bool) -> Tensor<3> {
+    if !direct(&x) {
+        return channels_first(x, with_relu, |x| conv.forward(x));
+    }
+    let weight = conv.weight.val();
+    let bias = bias_or_zeros(conv.bias.as_ref().map(|b| b.val()), weight.dims()[1], &x.device());
+    let y = Dispatch::direct_conv1d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), true, with_relu);
+    Tensor::from_dispatch(y)
+}
