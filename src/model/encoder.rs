@@ -6,7 +6,7 @@ use burn::nn::Relu;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::prelude::*;
 
-use super::conv::conv1d;
+use super::conv::{conv1d, encode};
 use super::dropout::DropoutMasks;
 
 /// Encoder hyperparameters.
@@ -61,7 +61,8 @@ impl Encoder {
     /// - `windows`: `[batch, channels, time]`, `time >= min_window`
     /// - returns: `[batch, filters[2]]`
     pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
-        max_over_time(self.feature_map(windows, None))
+        // Inference on the CPU: one fused pass per window, the same values.
+        encode(&self.convs, &windows).unwrap_or_else(|| max_over_time(self.feature_map(windows, None)))
     }
 
     /// Embed a batch of windows with dropout after each block (training).

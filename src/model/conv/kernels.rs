@@ -80,43 +80,153 @@ pub fn correlate(
     shape: Correlation,
 ) -> Vec<f32> {
     let s = shape;
-    assert!(s.batch * s.in_channels * s.in_len * s.out_channels * s.kernel > 0, "correlate: empty {s:?}");
-    assert!(s.in_len + 2 * s.pad >= s.kernel, "correlate: kernel {s:?} longer than its input");
     assert_eq!(input.len(), s.batch * s.in_channels * s.in_len, "correlate: input of {s:?}");
-    assert_eq!(weight.len(), s.out_channels * s.in_channels * s.kernel, "correlate: weight of {s:?}");
-    assert!(bias.is_none_or(|b| b.len() == s.out_channels), "correlate: bias of {s:?}");
-    let channel_vectors = s.out_channels.div_ceil(LANES);
-    let (steps, vectors) = correlate_tile(level, channel_vectors);
-    let channels_padded = channel_vectors.div_ceil(vectors) * vectors * LANES;
+    let plan = Plan::new(level, weight, bias, relu, s);
     let out_len = s.out_len();
-    let steps_padded = out_len.div_ceil(steps) * steps;
-    let mut bias_padded = vec![0f32; channels_padded];
-    if let Some(bias) = bias {
-        bias_padded[..s.out_channels].copy_from_slice(bias);
-    }
-    let layout = WindowLayout {
-        shape: s,
-        channels_padded,
-        steps_padded,
-        // The padded input, then zeros up to the last sample a tile reads.
-        rows: steps_padded + s.kernel - 1,
-        tile: (steps, vectors),
-        bias: bias_padded,
-        relu,
-    };
-    let packed = pack_taps(weight, s.out_channels, s.in_channels * s.kernel, channels_padded);
     let mut output = vec![0f32; s.batch * out_len * s.out_channels];
     output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels)).for_each_init(
-        || vec![0f32; layout.rows * s.in_channels],
+        || vec![0f32; plan.rows * s.in_channels],
         |scratch, (out, window)| {
             let start = s.pad * s.in_channels;
             scratch[..start].fill(0.0);
             scratch[start..start + window.len()].copy_from_slice(window);
             scratch[start + window.len()..].fill(0.0);
-            correlate_window(level, &layout, scratch, &packed, out);
+            plan.run(scratch, out);
         },
     );
     output
+}
+
+/// One layer of [`encode`]: `[out_channels, in_channels, kernel]` weights and a bias.
+pub struct Layer<'a> {
+    /// Weights, row-major.
+    pub weight: &'a [f32],
+    /// Bias, one per output channel.
+    pub bias: &'a [f32],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Taps.
+    pub kernel: usize,
+}
+
+/// The embedding of each window under a stack of `layers` (each a valid correlation, bias
+/// and ReLU) and a max over time, one window at a time so that its activations stay in
+/// cache: `windows` is `[batch, channels, time]` (channels first, as data arrive); returns
+/// `[batch, last out_channels]`. Each value equals what [`correlate`] layer by layer and a
+/// max over time give, bit for bit. A NaN anywhere in a channel's last layer makes that
+/// channel's embedding NaN.
+pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f32> {
+    let batch = windows.len() / (channels * time);
+    assert_eq!(windows.len(), batch * channels * time, "encode: windows of {channels} x {time}");
+    let mut plans = Vec::with_capacity(layers.len());
+    let (mut in_channels, mut in_len) = (channels, time);
+    for layer in layers {
+        assert!(in_len >= layer.kernel, "encode: windows of {time} samples are too short for the kernels");
+        let shape =
+            Correlation { batch, in_channels, in_len, out_channels: layer.out_channels, kernel: layer.kernel, pad: 0 };
+        plans.push(Plan::new(level, layer.weight, Some(layer.bias), true, shape));
+        (in_channels, in_len) = (layer.out_channels, shape.out_len());
+    }
+    // Buffer l holds layer l's input, time-major, with the rows its plan reads; buffer
+    // l + 1 is written by plan l. Rows past an input's end are read only for padded steps,
+    // whose outputs are never written, so they need not be zero.
+    let sizes: Vec<usize> = plans
+        .iter()
+        .map(|p| p.rows * p.shape.in_channels)
+        .chain([in_len * in_channels])
+        .collect();
+    let mut embeddings = vec![0f32; batch * in_channels];
+    embeddings.par_chunks_mut(in_channels).zip(windows.par_chunks(channels * time)).for_each_init(
+        || sizes.iter().map(|&n| vec![0f32; n]).collect::<Vec<_>>(),
+        |buffers, (embedding, window)| {
+            for (c, row) in window.chunks(time).enumerate() {
+                for (t, &v) in row.iter().enumerate() {
+                    buffers[0][t * channels + c] = v;
+                }
+            }
+            for (l, plan) in plans.iter().enumerate() {
+                let (input, rest) = buffers[l..].split_first_mut().expect("one buffer per layer and the output");
+                let out = plan.shape.out_len() * plan.shape.out_channels;
+                plan.run(input, &mut rest[0][..out]);
+            }
+            embedding.fill(f32::NEG_INFINITY);
+            for row in buffers[plans.len()].chunks(in_channels) {
+                for (m, &v) in embedding.iter_mut().zip(row) {
+                    if v > *m || v.is_nan() {
+                        *m = v;
+                    }
+                }
+            }
+        },
+    );
+    embeddings
+}
+
+/// One correlation, prepared for any number of windows: weights packed, bias padded, tile
+/// chosen.
+struct Plan {
+    level: SimdLevel,
+    /// The shape (its batch is not used).
+    shape: Correlation,
+    /// Output channels rounded up to whole tiles of vectors.
+    channels_padded: usize,
+    /// Output steps rounded up to whole tiles.
+    steps_padded: usize,
+    /// Time rows of the scratch input a window needs.
+    rows: usize,
+    /// (time steps, channel vectors) per tile.
+    tile: (usize, usize),
+    /// The bias, zero-padded to `channels_padded`.
+    bias: Vec<f32>,
+    relu: bool,
+    /// Weights as `[in_channels, kernel, channels_padded]`.
+    packed: Vec<f32>,
+}
+
+impl Plan {
+    fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
+        let s = shape;
+        assert!(s.in_channels * s.in_len * s.out_channels * s.kernel > 0, "correlate: empty {s:?}");
+        assert!(s.in_len + 2 * s.pad >= s.kernel, "correlate: kernel {s:?} longer than its input");
+        assert_eq!(weight.len(), s.out_channels * s.in_channels * s.kernel, "correlate: weight of {s:?}");
+        assert!(bias.is_none_or(|b| b.len() == s.out_channels), "correlate: bias of {s:?}");
+        let channel_vectors = s.out_channels.div_ceil(LANES);
+        let (steps, vectors) = correlate_tile(level, channel_vectors);
+        let channels_padded = channel_vectors.div_ceil(vectors) * vectors * LANES;
+        let steps_padded = s.out_len().div_ceil(steps) * steps;
+        let mut bias_padded = vec![0f32; channels_padded];
+        if let Some(bias) = bias {
+            bias_padded[..s.out_channels].copy_from_slice(bias);
+        }
+        Plan {
+            level,
+            shape: s,
+            channels_padded,
+            steps_padded,
+            // The padded input, then zeros up to the last sample a tile reads.
+            rows: steps_padded + s.kernel - 1,
+            tile: (steps, vectors),
+            bias: bias_padded,
+            relu,
+            packed: pack_taps(weight, s.out_channels, s.in_channels * s.kernel, channels_padded),
+        }
+    }
+
+    /// One window: `scratch` is its input, `[rows, in_channels]`, padding included; `out` its
+    /// output, `[out_len, out_channels]`.
+    fn run(&self, scratch: &[f32], out: &mut [f32]) {
+        assert!(scratch.len() >= self.rows * self.shape.in_channels && out.len() == self.shape.out_len() * self.shape.out_channels);
+        match self.level {
+            // SAFETY: `level` is only ever a level this CPU supports (simd::level checks), and
+            // the buffers hold what the plan reads and writes (asserted above).
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => unsafe { correlate_window_avx512(self, scratch, out) },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => unsafe { correlate_window_avx2(self, scratch, out) },
+            // SAFETY: as above; portable lanes need no special instructions.
+            _ => unsafe { correlate_window_with::<Portable, 4, 1>(self, scratch, out) },
+        }
+    }
 }
 
 /// `[rows, inner]` row-major weights as `[inner, rows_to]`, rows past `rows` zero, so a tile
@@ -131,50 +241,17 @@ fn pack_taps(weight: &[f32], rows: usize, inner: usize, rows_to: usize) -> Vec<f
     packed
 }
 
-/// What one window's correlation needs besides its input and weights.
-struct WindowLayout {
-    shape: Correlation,
-    /// Output channels rounded up to whole tiles of vectors.
-    channels_padded: usize,
-    /// Output steps rounded up to whole tiles.
-    steps_padded: usize,
-    /// Time rows of the scratch input.
-    rows: usize,
-    /// (time steps, channel vectors) per tile.
-    tile: (usize, usize),
-    /// The bias, zero-padded to `channels_padded`.
-    bias: Vec<f32>,
-    relu: bool,
-}
-
-/// The arguments of one window's correlation: layout, scratch input (`[rows, in_channels]`),
-/// packed weights, and the window's output (`[out_len, out_channels]`).
-type WindowArgs<'a> = (&'a WindowLayout, &'a [f32], &'a [f32], &'a mut [f32]);
-
-fn correlate_window(level: SimdLevel, layout: &WindowLayout, scratch: &[f32], packed: &[f32], out: &mut [f32]) {
-    let args = (layout, scratch, packed, out);
-    match level {
-        // SAFETY: `level` is only ever a level this CPU supports (simd::level checks).
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { correlate_window_avx512(args) },
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { correlate_window_avx2(args) },
-        // SAFETY: portable lanes need no special instructions.
-        _ => unsafe { correlate_window_with::<Portable, 4, 1>(args) },
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn correlate_window_avx512(args: WindowArgs) {
+unsafe fn correlate_window_avx512(plan: &Plan, scratch: &[f32], out: &mut [f32]) {
     // SAFETY: this function only runs where AVX-512F is available; the tile shapes are the
     // ones correlate_tile gives.
     unsafe {
-        match args.0.tile {
-            (24, 1) => correlate_window_with::<Avx512, 24, 1>(args),
-            (12, 2) => correlate_window_with::<Avx512, 12, 2>(args),
-            (8, 3) => correlate_window_with::<Avx512, 8, 3>(args),
-            (6, 4) => correlate_window_with::<Avx512, 6, 4>(args),
+        match plan.tile {
+            (24, 1) => correlate_window_with::<Avx512, 24, 1>(plan, scratch, out),
+            (12, 2) => correlate_window_with::<Avx512, 12, 2>(plan, scratch, out),
+            (8, 3) => correlate_window_with::<Avx512, 8, 3>(plan, scratch, out),
+            (6, 4) => correlate_window_with::<Avx512, 6, 4>(plan, scratch, out),
             tile => unreachable!("correlate_tile gives no tile {tile:?}"),
         }
     }
@@ -182,16 +259,19 @@ unsafe fn correlate_window_avx512(args: WindowArgs) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn correlate_window_avx2(args: WindowArgs) {
+unsafe fn correlate_window_avx2(plan: &Plan, scratch: &[f32], out: &mut [f32]) {
     // SAFETY: this function only runs where AVX2 and FMA are available.
-    unsafe { correlate_window_with::<Avx2, 6, 1>(args) }
+    unsafe { correlate_window_with::<Avx2, 6, 1>(plan, scratch, out) }
 }
 
 /// One window in tiles of `NT` time steps by `NO` vectors of output channels.
 #[inline(always)]
 unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize>(
-    (layout, scratch, packed, out): WindowArgs,
+    layout: &Plan,
+    scratch: &[f32],
+    out: &mut [f32],
 ) {
+    let packed = &layout.packed;
     const { assert!(NT * NO <= 24, "a tile must fit the register file") };
     let s = layout.shape;
     let (cp, cin) = (layout.channels_padded, s.in_channels);

@@ -72,3 +72,36 @@ pub fn conv_transpose1d(conv: &ConvTranspose1d, x: Tensor<3>, with_relu: bool) -
     let y = Dispatch::direct_conv1d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), true, with_relu);
     Tensor::from_dispatch(y)
 }
+
+/// The embedding of `windows` under `convs` (each with bias and ReLU) and a max over time,
+/// by the fused per-window kernel, the same values as the layer-by-layer path; `None` where
+/// that path must run (a tensor that records gradients, another backend, `PIM_CONV=burn`).
+///
+/// # Shapes
+/// - `windows`: `[batch, channels, time]`
+/// - returns: `[batch, last filters]`
+pub fn encode(convs: &[Conv1d], windows: &Tensor<3>) -> Option<Tensor<2>> {
+    let device = windows.device();
+    if device.is_autodiff() || !direct(windows) {
+        return None;
+    }
+    let values = |tensor: Tensor<1>| tensor.into_data().try_to_vec::<f32>().expect("f32 parameters");
+    let parameters: Vec<(Vec<f32>, Vec<f32>, [usize; 3])> = convs
+        .iter()
+        .map(|conv| {
+            let weight = conv.weight.val();
+            let dims = weight.dims();
+            let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; dims[0]], |b| values(b.val()));
+            (values(weight.reshape([dims.iter().product::<usize>()])), bias, dims)
+        })
+        .collect();
+    let layers: Vec<kernels::Layer> = parameters
+        .iter()
+        .map(|(weight, bias, dims)| kernels::Layer { weight, bias, out_channels: dims[0], kernel: dims[2] })
+        .collect();
+    let [batch, channels, time] = windows.dims();
+    let inputs = windows.clone().into_data().try_to_vec::<f32>().expect("f32 windows");
+    let embedding = kernels::encode(simd::level(), &inputs, channels, time, &layers);
+    let filters = layers.last().map_or(channels, |l| l.out_channels);
+    Some(Tensor::from_data(TensorData::new(embedding, [batch, filters]), &device))
+}
