@@ -17,7 +17,7 @@
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
 //! Each output value is accumulated in one lane by one chain of fused multiply-adds in a
-//! fixed order (input channel, then tap; or window, then time), whatever the instruction
+//! fixed order (tap, then input channel; or window, then time), whatever the instruction
 //! set, the register tiling or the thread count. So results are identical on every CPU and
 //! for any number of threads. Work is split across rayon's threads by window (correlate) or
 //! by input channel and output channels (weight_grad), never by summation index.
@@ -179,7 +179,7 @@ struct Plan {
     /// The bias, zero-padded to `channels_padded`.
     bias: Vec<f32>,
     relu: bool,
-    /// Weights as `[in_channels, kernel, channels_padded]`.
+    /// Weights as `[kernel, in_channels, channels_padded]`.
     packed: Vec<f32>,
 }
 
@@ -208,7 +208,7 @@ impl Plan {
             tile: (steps, vectors),
             bias: bias_padded,
             relu,
-            packed: pack_taps(weight, s.out_channels, s.in_channels * s.kernel, channels_padded),
+            packed: pack_taps(weight, s.out_channels, s.in_channels, s.kernel, channels_padded),
         }
     }
 
@@ -229,13 +229,15 @@ impl Plan {
     }
 }
 
-/// `[rows, inner]` row-major weights as `[inner, rows_to]`, rows past `rows` zero, so a tile
-/// loads the weights of consecutive output channels as one vector.
-fn pack_taps(weight: &[f32], rows: usize, inner: usize, rows_to: usize) -> Vec<f32> {
-    let mut packed = vec![0f32; inner * rows_to];
-    for row in 0..rows {
-        for j in 0..inner {
-            packed[j * rows_to + row] = weight[row * inner + j];
+/// `[out, in, kernel]` weights as `[kernel, in, out_to]`, outputs past `out` zero, so a tile
+/// loads the weights of consecutive output channels as one vector, and reads them in order.
+fn pack_taps(weight: &[f32], out: usize, inputs: usize, kernel: usize, out_to: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; kernel * inputs * out_to];
+    for o in 0..out {
+        for i in 0..inputs {
+            for k in 0..kernel {
+                packed[(k * inputs + i) * out_to + o] = weight[(o * inputs + i) * kernel + k];
+            }
         }
     }
     packed
@@ -287,16 +289,16 @@ unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize>(
             }
             for t0 in (0..layout.steps_padded).step_by(NT) {
                 let mut acc = [[V::zero(); NO]; NT];
-                for i in 0..cin {
-                    let x = scratch.as_ptr().add(t0 * cin + i);
-                    let w = packed.as_ptr().add(i * s.kernel * cp + o0);
-                    for k in 0..s.kernel {
+                for k in 0..s.kernel {
+                    let x = scratch.as_ptr().add((t0 + k) * cin);
+                    let w = packed.as_ptr().add(k * cin * cp + o0);
+                    for i in 0..cin {
                         let mut ws = [V::zero(); NO];
                         for (n, wv) in ws.iter_mut().enumerate() {
-                            *wv = V::load(w.add(k * cp + n * LANES));
+                            *wv = V::load(w.add(i * cp + n * LANES));
                         }
                         for (t, acc_step) in acc.iter_mut().enumerate() {
-                            let xb = V::splat(*x.add((t + k) * cin));
+                            let xb = V::splat(*x.add(t * cin + i));
                             for (a, &wv) in acc_step.iter_mut().zip(&ws) {
                                 *a = a.mul_add(wv, xb);
                             }
