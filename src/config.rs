@@ -73,6 +73,15 @@ impl PimConfig {
         }
         let (p, f) = (&self.pretrain, &self.finetune);
         p.validate(path)?;
-        validate_training(path, "finetune", f.epochs, f.batch_size, f.learning_rate)
+        validate_training(path, "finetune", f.epochs, f.batch_size, f.learning_rate)?;
+        if f.validate_every == 0 || f.patience == Some(0) {
+            return Err(Error::InvalidConfig {
+                path: path.to_path_buf(),
+                field: "finetune.validate_every".into(),
+                problem: "or finetune.patience is 0".into(),
+                fix: "use at least 1 (validate_every 1 scores every epoch; patience null never stops early)".into(),
+            });
+        }
+        Ok(())
     }
 }

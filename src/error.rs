@@ -85,6 +85,20 @@ pub enum Error {
         /// What would fix it.
         fix: String,
     },
+    /// Training produced a non-finite loss.
+    #[error("{}: epoch {epoch}: the {term} loss is {value}; {fix}", path.display())]
+    NonFinite {
+        /// The run folder.
+        path: PathBuf,
+        /// 1-based epoch.
+        epoch: usize,
+        /// The loss term.
+        term: String,
+        /// Its value (NaN or infinite).
+        value: f64,
+        /// What would fix it.
+        fix: String,
+    },
     /// Writing a CSV output failed.
     #[error("cannot write {}: {cause}; check the disk has space and the folder is writable", path.display())]
     CsvWrite {

@@ -9,7 +9,8 @@ use std::path::Path;
 use common::{copy_dir, files_in, fixture, pim, pseudo_label, read_csv, root};
 use predicates::str::contains;
 
-const OUTPUTS: [&str; 5] = ["config.json", "discretiser.json", "features.csv", "labels.csv", "run.json"];
+const OUTPUTS: [&str; 7] =
+    ["config.json", "discretiser.json", "features.csv", "labels.csv", "run.json", "windows.csv", "windows.npy"];
 
 #[test]
 fn help_lists_the_pseudo_label_command() {

@@ -108,3 +108,27 @@ fn discretiser_matches_scikit_learn() {
         assert_eq!(bins.mapv(f64::from), matrix(&case["bins"]), "{strategy:?}: bins differ from scikit-learn");
     }
 }
+
+#[test]
+fn wilcoxon_matches_scipy_on_every_branch() {
+    // scripts/reference/wilcoxon.py ran scipy.stats.wilcoxon (defaults) on these paired
+    // differences. Exact and permutation p-values are sums of the same probabilities and
+    // agree to rounding; the normal approximation goes through erfc, 1e-12 relative.
+    let golden = load("wilcoxon.json");
+    for case in golden["cases"].as_array().unwrap() {
+        let diffs: Vec<f64> = serde_json::from_value(case["differences"].clone()).unwrap();
+        let got = pim::grid::stats::wilcoxon(&diffs);
+        let name = case["name"].as_str().unwrap();
+        let (statistic, p) = (case["statistic"].as_f64().unwrap(), case["p_value"].as_f64().unwrap());
+        assert!(
+            (got.statistic - statistic).abs() < 1e-9,
+            "{name}: statistic {} against scipy's {statistic}",
+            got.statistic
+        );
+        assert!(
+            (got.p_value - p).abs() <= 1e-12 * p.max(1e-300) + 1e-15,
+            "{name}: p {} against scipy's {p}",
+            got.p_value
+        );
+    }
+}

@@ -30,7 +30,7 @@ fn grid(grid: &Path, out: &Path) -> assert_cmd::Command {
 }
 
 fn cell(out: &Path, shots: &str) -> PathBuf {
-    out.join("scratch/seed0").join(format!("shots-{shots}")).join("cell.json")
+    out.join("cells/scratch/split/seed0").join(format!("shots-{shots}")).join("cell.json")
 }
 
 /// A cell's scores, without its wall times.
@@ -54,11 +54,11 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
     pim().args(["report", "--grid-dir"]).arg(&out).assert().success();
 
     let (header, rows) = read_csv(&out.join("results.csv"));
-    assert_eq!(header[..5], ["arm", "method", "tasks", "seed", "shots"]);
+    assert_eq!(header[..6], ["arm", "method", "tasks", "fold", "seed", "shots"]);
     let arms: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(arms, ["pim", "pim", "masked", "transform", "scratch", "scratch", "pim-speed"]);
     for row in &rows {
-        let macro_f1: f64 = row[6].parse().unwrap();
+        let macro_f1: f64 = row[7].parse().unwrap();
         assert!((0.0..=1.0).contains(&macro_f1), "macro-F1 {macro_f1} in {row:?}");
     }
     let markdown = fs::read_to_string(out.join("results.md")).unwrap();
@@ -98,13 +98,13 @@ fn killed_grid_resumes_without_redoing_finished_cells() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!cell(&killed, "2").is_file(), "the grid finished before it could be killed; raise the epoch count");
-    grid(&spec, &killed).arg("--list").assert().success().stdout(contains("0\tscratch\t0\t1/2"));
+    grid(&spec, &killed).arg("--list").assert().success().stdout(contains("0\tscratch\tsplit\t0\t1/2"));
 
     let first = fs::read(cell(&killed, "1")).unwrap();
     grid(&spec, &killed)
         .assert()
         .success()
-        .stderr(contains("scratch seed 0 2 shots"))
+        .stderr(contains("scratch split seed 0 2 shots"))
         .stderr(contains("1 shots").not())
         .stderr(contains("1 cells run"));
     assert_eq!(fs::read(cell(&killed, "1")).unwrap(), first, "a finished cell is not run again");
@@ -200,4 +200,93 @@ fn baselines_pretrain_without_labels_and_pim_asks_for_them() {
     }
     pretrain("pim", &dir.path().join("pim")).assert().failure().stderr(contains("--labels"));
     pretrain("physics", &dir.path().join("x")).assert().code(2).stderr(contains("pim, masked or transform"));
+}
+
+/// `pim grid` on the bundled sample with the two folds of `grid-folds.json`.
+fn folded_grid(out: &Path) -> assert_cmd::Command {
+    let mut command = pim();
+    command
+        .args(["grid", "--grid"])
+        .arg(fixture("grid-folds.json"))
+        .arg("--data-dir")
+        .arg(root().join("data/dsads-sample"))
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// The fold test-p7 trains on p1-p5 and p8; p6 validates, p7 tests.
+const FOLD_TRAIN: [&str; 6] = ["p1", "p2", "p3", "p4", "p5", "p8"];
+
+#[test]
+fn a_folded_grid_fits_everything_on_each_folds_training_subjects_and_resumes_between_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid");
+    // Units: pim with its variant pim-last (one pre-training) and pim-transductive, at each
+    // fold, then scratch. Run the first unit alone, as a cut-short run would have.
+    folded_grid(&out).arg("--list").assert().success().stdout(contains("0\tpim,pim-last\ttest-p7\t0\t0/2"));
+    folded_grid(&out).args(["-q", "--unit", "0"]).assert().success();
+    let first = out.join("cells/pim/test-p7/seed0/shots-1/cell.json");
+    let first_bytes = fs::read(&first).unwrap();
+    folded_grid(&out).assert().success().stderr(contains("6 cells run"));
+    assert_eq!(fs::read(&first).unwrap(), first_bytes, "a finished cell is not run again");
+
+    // Normaliser: the fold's training windows only (recomputed here from windows.npy).
+    let samples: ndarray::Array3<f32> =
+        ndarray_npy::read_npy(out.join("windows/windows.npy")).expect("windows.npy is a float32 array");
+    let (_, index) = read_csv(&out.join("windows/windows.csv"));
+    let train_rows: Vec<usize> = (0..index.len()).filter(|&i| FOLD_TRAIN.contains(&index[i][0].as_str())).collect();
+    let channel_mean = |rows: &[usize], c: usize| {
+        rows.iter()
+            .map(|&w| samples.slice(ndarray::s![w, c, ..]).iter().map(|&v| f64::from(v)).sum::<f64>())
+            .sum::<f64>()
+            / (rows.len() * samples.shape()[2]) as f64
+    };
+    let normaliser = json(&out.join("pretrain/pim/test-p7/seed0/normaliser.json"));
+    let all_rows: Vec<usize> = (0..index.len()).collect();
+    for c in [0, 9, 44] {
+        let saved = normaliser["mean"][c].as_f64().unwrap();
+        assert!((saved - channel_mean(&train_rows, c)).abs() < 1e-4, "channel {c}: {saved} is not the training mean");
+        assert!((saved - channel_mean(&all_rows, c)).abs() > 1e-6, "channel {c}: the mean of every subject");
+    }
+    // Discretiser edges: the range of the training subjects' features.
+    let (header, features) = read_csv(&out.join("labels/pim/test-p7/features.csv"));
+    let discretiser = json(&out.join("labels/pim/test-p7/discretiser.json"));
+    for (column, edges) in discretiser["columns"].as_array().unwrap().iter().enumerate().take(5) {
+        let col = header.iter().position(|h| h == edges["name"].as_str().unwrap()).unwrap();
+        let train: Vec<f64> =
+            features.iter().filter(|r| FOLD_TRAIN.contains(&r[0].as_str())).map(|r| r[col].parse().unwrap()).collect();
+        let min = train.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(edges["edges"][0].as_f64().unwrap(), min, "column {column}: lowest edge is the training minimum");
+    }
+    // Pre-training pool: the training subjects, or every subject for the transductive arm.
+    let pool = |arm: &str| -> Vec<String> {
+        serde_json::from_value(
+            json(&out.join(format!("pretrain/{arm}/test-p7/seed0/run.json")))["pool_subjects"].clone(),
+        )
+        .unwrap()
+    };
+    assert_eq!(pool("pim"), FOLD_TRAIN);
+    assert_eq!(pool("pim-transductive").len(), 8);
+    // k-shot draws: training subjects only; the evaluation: the test subject only.
+    for arm in ["pim", "pim-last", "pim-transductive", "scratch"] {
+        let cell = out.join(format!("cells/{arm}/test-p7/seed0/shots-1"));
+        let (_, drawn) = read_csv(&cell.join("shots.csv"));
+        assert!(drawn.iter().all(|r| FOLD_TRAIN.contains(&r[3].as_str())), "{arm}: drew outside the training subjects");
+        let results = json(&cell.join("results.json"));
+        assert_eq!(results["per_subject"][0]["subject"], "p7");
+        assert_eq!(results["per_subject"].as_array().unwrap().len(), 1);
+    }
+
+    pim().args(["report", "--grid-dir"]).arg(&out).assert().success();
+    let markdown = fs::read_to_string(out.join("results.md")).unwrap();
+    for heading in ["## The variant chosen for each method", "## PIM against each baseline", "## Macro-F1 per fold"] {
+        assert!(markdown.contains(heading), "results.md lacks {heading:?}:\n{markdown}");
+    }
+    assert!(markdown.contains("pim-transductive, transductive"), "a transductive arm is labelled so:\n{markdown}");
+    assert!(fs::read_to_string(out.join("paired_differences.svg")).unwrap().starts_with("<svg"));
 }

@@ -206,7 +206,7 @@ fn missing_encoder_file_is_named() {
         .failure()
         .code(1)
         .stderr(contains(
-            "nowhere/encoder.bpk: does not exist; pass --init the encoder.bpk of a `pim pretrain` run folder",
+            "nowhere/encoder.bpk: does not exist; pass --init a `pim pretrain` run folder or its encoder.bpk",
         ));
     assert_eq!(files_in(&dir.path().join("ft")), Vec::<String>::new(), "a failed run wrote files");
 }

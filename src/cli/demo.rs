@@ -12,8 +12,9 @@ use crate::error::Result;
 use crate::eval::report::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::train::backend::Backend;
-use crate::train::finetune::{FinetunePaths, finetune};
-use crate::train::pretrain::{ENCODER_FILE, PretrainPaths, pretrain};
+use crate::train::finetune::{FinetunePaths, Init, finetune};
+use crate::train::pretrain::{PretrainPaths, pretrain};
+use crate::train::windows::WindowSource;
 
 /// Arguments of `pim demo`.
 #[derive(Debug, Args)]
@@ -43,22 +44,23 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let (labels, pretrained) = (args.out.join("labels"), args.out.join("pretrain"));
 
     eprintln!("[1/4] pseudo-labels -> {}", labels.display());
-    pseudo_label(&config, &args.data_dir, &labels, argv, &progress)?;
+    pseudo_label(&config, &args.data_dir, &labels, true, argv, &progress)?;
     eprintln!("[2/4] pre-training -> {}", pretrained.display());
-    let paths = PretrainPaths { labels: Some(labels), data: args.data_dir.clone(), out: pretrained.clone() };
+    let windows = WindowSource::Prepared(labels.clone());
+    let paths = PretrainPaths { labels: Some(labels), data: windows.clone(), out: pretrained.clone() };
     pretrain(&config, &paths, args.backend, &progress)?;
 
     let mut rows = Vec::new();
-    for (method, init) in [("pim", Some(pretrained.join(ENCODER_FILE))), ("scratch", None)] {
+    for (method, init) in [("pim", Some(Init::resolve(&pretrained, None))), ("scratch", None)] {
         let out = args.out.join(format!("{method}-{}shot", args.shots));
         eprintln!("[3/4] fine-tuning {method} at {} shots -> {}", args.shots, out.display());
-        let paths = FinetunePaths { data: args.data_dir.clone(), init, out: out.clone() };
+        let paths = FinetunePaths { data: windows.clone(), init, out: out.clone() };
         let report = finetune(&config, &paths, args.backend, &progress)?;
         for notice in &report.notices {
             eprintln!("notice: {notice}");
         }
         eprintln!("[4/4] evaluating {method} on the test subjects");
-        let results = evaluate(&out, &args.data_dir, args.backend, &progress)?;
+        let results = evaluate(&out, &windows, args.backend, &progress)?;
         rows.push((method, results.macro_f1, results.accuracy, results.windows));
     }
     println!("| method | shots | test macro-F1 | test accuracy | test windows |");

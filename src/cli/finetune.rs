@@ -4,13 +4,22 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::DataArgs;
 use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::Result;
 use crate::eval::report::evaluate;
 use crate::train::backend::Backend;
-use crate::train::finetune::{FinetunePaths, finetune};
+use crate::train::config::CheckpointRule;
+use crate::train::finetune::{FinetunePaths, Init, finetune};
+
+fn parse_rule(text: &str) -> std::result::Result<CheckpointRule, String> {
+    CheckpointRule::ALL.into_iter().find(|r| r.name() == text).ok_or_else(|| {
+        let names: Vec<&str> = CheckpointRule::ALL.iter().map(|r| r.name()).collect();
+        format!("{text:?} is not a checkpoint rule: use {}", names.join(", "))
+    })
+}
 
 /// Arguments of `pim finetune`.
 #[derive(Debug, Args)]
@@ -18,12 +27,17 @@ pub struct FinetuneArgs {
     /// Config file (JSON).
     #[arg(long)]
     pub config: PathBuf,
-    /// Folder holding the dataset.
-    #[arg(long)]
-    pub data_dir: PathBuf,
-    /// Pre-trained encoder (RUN/encoder.bpk of `pim pretrain`); omit to train from scratch.
+    /// Where the windows are.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Pre-trained encoder: a `pim pretrain` run folder or an encoder file in it; omit to
+    /// train from scratch.
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// With --init a run folder: the encoder another checkpoint rule kept
+    /// (lowest_validation_loss, last_epoch, improving_tasks, probe) instead of encoder.bpk.
+    #[arg(long, requires = "init", value_parser = parse_rule)]
+    pub checkpoint: Option<CheckpointRule>,
     /// Labelled training windows per class: a number, or `all` (overrides finetune.shots).
     #[arg(long)]
     pub shots: Option<Shots>,
@@ -50,9 +64,9 @@ pub struct EvalArgs {
     /// The --out folder of `pim finetune`; predictions.csv and results.json go there.
     #[arg(long)]
     pub run: PathBuf,
-    /// Folder holding the dataset.
-    #[arg(long)]
-    pub data_dir: PathBuf,
+    /// Where the windows are.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Compute backend.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
@@ -80,7 +94,8 @@ pub fn effective_config(args: &FinetuneArgs) -> Result<PimConfig> {
 /// Run `pim finetune` and print a summary.
 pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
     let config = effective_config(args)?;
-    let paths = FinetunePaths { data: args.data_dir.clone(), init: args.init.clone(), out: args.out.clone() };
+    let init = args.init.as_deref().map(|path| Init::resolve(path, args.checkpoint));
+    let paths = FinetunePaths { data: args.data.source(), init, out: args.out.clone() };
     let report = finetune(&config, &paths, args.backend, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");
@@ -102,7 +117,7 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
 
 /// Run `pim eval` and print the headline figures.
 pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
-    let results = evaluate(&args.run, &args.data_dir, args.backend, &StderrProgress { quiet })?;
+    let results = evaluate(&args.run, &args.data.source(), args.backend, &StderrProgress { quiet })?;
     for notice in &results.notices {
         eprintln!("notice: {notice}");
     }

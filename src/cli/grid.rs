@@ -9,7 +9,7 @@ use super::progress::StderrProgress;
 use crate::error::{Error, Result};
 use crate::grid::report::write_report;
 use crate::grid::run::{GridPaths, collect, progress_of, run_unit, start};
-use crate::grid::spec::Grid;
+use crate::grid::spec::{Grid, Unit};
 use crate::train::backend::Backend;
 
 /// Arguments of `pim grid`.
@@ -52,10 +52,11 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let paths = GridPaths { data: args.data_dir.clone(), out: args.out.clone() };
     let units = grid.units();
     if args.list {
-        println!("unit\tarm\tseed\tcells done");
+        println!("unit\tarms\tfold\tseed\tcells done");
+        let folds = grid.folds();
         for (i, unit) in units.iter().enumerate() {
             let (done, all) = progress_of(&grid, unit, &paths.out);
-            println!("{i}\t{}\t{}\t{done}/{all}", grid.spec.arms[unit.arm].name, unit.seed);
+            println!("{i}\t{}\t{}\t{}\t{done}/{all}", unit_arms(&grid, unit), folds[unit.fold].name, unit.seed);
         }
         return Ok(());
     }
@@ -78,7 +79,8 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     for &i in &chosen {
         let unit = &units[i];
         if !quiet {
-            eprintln!("[unit {}/{}] {} seed {}", i + 1, units.len(), grid.spec.arms[unit.arm].name, unit.seed);
+            let fold = &grid.folds()[unit.fold].name;
+            eprintln!("[unit {}/{}] {} {fold} seed {}", i + 1, units.len(), unit_arms(&grid, unit), unit.seed);
         }
         finished += run_unit(&grid, unit, &paths, args.backend, argv, &progress)?.len();
     }
@@ -90,6 +92,11 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The arms of a unit, comma-separated.
+fn unit_arms(grid: &Grid, unit: &Unit) -> String {
+    unit.arms.iter().map(|&a| grid.spec.arms[a].name.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// Run `pim report`.

@@ -8,7 +8,9 @@ mod pretrain;
 mod progress;
 mod pseudo_label;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 pub use demo::DemoArgs;
 pub use finetune::{EvalArgs, FinetuneArgs};
@@ -17,6 +19,30 @@ pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::Result;
+use crate::train::windows::WindowSource;
+
+/// Where a training or evaluation stage reads its windows: the raw dataset, or the windows
+/// `pim pseudo-label` prepared (parsed once, loaded in a fraction of a second).
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Folder holding the raw dataset.
+    #[arg(long, required_unless_present = "windows", conflicts_with = "windows")]
+    pub data_dir: Option<PathBuf>,
+    /// The --out folder of `pim pseudo-label` (its windows.npy), instead of --data-dir.
+    #[arg(long)]
+    pub windows: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The source these arguments name.
+    pub fn source(&self) -> WindowSource {
+        match (&self.windows, &self.data_dir) {
+            (Some(windows), _) => WindowSource::Prepared(windows.clone()),
+            (None, Some(data)) => WindowSource::Raw(data.clone()),
+            (None, None) => unreachable!("clap requires --data-dir or --windows"),
+        }
+    }
+}
 
 /// Physics-informed multi-task pre-training for IMU activity recognition with few labels.
 #[derive(Debug, Parser)]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::DataArgs;
 use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
@@ -21,9 +22,9 @@ pub struct PretrainArgs {
     /// The --out folder of `pim pseudo-label` (needed by method pim only).
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// Folder holding the dataset.
-    #[arg(long)]
-    pub data_dir: PathBuf,
+    /// Where the windows are.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Run folder to write (encoder.bpk, metrics.csv, ...); rerun the same command to resume.
     #[arg(long)]
     pub out: PathBuf,
@@ -75,7 +76,7 @@ pub fn effective_config(args: &PretrainArgs) -> Result<PimConfig> {
 /// Run the stage and print a summary.
 pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
     let config = effective_config(args)?;
-    let paths = PretrainPaths { labels: args.labels.clone(), data: args.data_dir.clone(), out: args.out.clone() };
+    let paths = PretrainPaths { labels: args.labels.clone(), data: args.data.source(), out: args.out.clone() };
     let report = pretrain(&config, &paths, args.backend, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");

@@ -26,7 +26,7 @@ pub struct PseudoLabelArgs {
 /// Load the config, run the stage, and print notices and a summary to stderr.
 pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let config = PimConfig::load(&args.config)?;
-    let report = pseudo_label(&config, &args.data_dir, &args.out, argv, &StderrProgress { quiet })?;
+    let report = pseudo_label(&config, &args.data_dir, &args.out, true, argv, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");
     }

@@ -3,12 +3,14 @@
 
 pub mod config;
 pub mod kshot;
+pub mod prepared;
 pub mod readers;
 pub mod recording;
 pub mod transform;
 pub mod window;
 
 pub use config::DatasetConfig;
+pub use prepared::{PreparedWindows, WindowInfo};
 pub use readers::read_dataset;
 pub use recording::{ChannelLayout, Recording};
 pub use window::{Window, cut_windows};

@@ -18,7 +18,7 @@ use crate::train::NORMALISER_FILE;
 use crate::train::backend::Backend;
 use crate::train::checkpoint::{load_json, load_module};
 use crate::train::finetune::{ClassifierModel, MODEL_FILE};
-use crate::train::windows::{Normaliser, WindowSet};
+use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
 /// One class's scores, named.
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +73,7 @@ pub struct EvalResults {
 }
 
 /// Evaluate the fine-tuned model in `run` on the test subjects of the dataset in `data`.
-pub fn evaluate(run: &Path, data: &Path, backend: Backend, progress: &dyn Progress) -> Result<EvalResults> {
+pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dyn Progress) -> Result<EvalResults> {
     let fix = "pass --run the --out folder of `pim finetune`";
     let config: PimConfig = load_json(&run.join("config.json"), fix)?;
     let normaliser: Normaliser = load_json(&run.join(NORMALISER_FILE), fix)?;
@@ -95,7 +95,7 @@ pub fn evaluate(run: &Path, data: &Path, backend: Backend, progress: &dyn Progre
     let test = set.labelled_indices_of(SplitRole::Test);
     if test.is_empty() {
         return Err(Error::BadDataset {
-            path: data.to_path_buf(),
+            path: data.path().to_path_buf(),
             problem: "holds no labelled windows of the test subjects".into(),
             fix: "check dataset.split.test names subjects present in the data".into(),
         });

@@ -1,19 +1,25 @@
-//! A grid's cells as a paper would show them: `results.csv` (one row per cell),
-//! `results.md` (macro-F1 and accuracy, mean ± standard deviation over seeds, methods as
-//! rows and shot counts as columns, the best mean per column in bold; and the ablation of
-//! PIM's tasks) and `macro_f1.svg` (macro-F1 against labelled windows per class, one line
-//! per method, a band of ± one standard deviation).
+//! A grid's cells as a paper would show them:
+//! - `results.csv`: one row per cell (arm, fold, seed, shots, test and validation scores);
+//! - `results.md`: the choice among each method's variants (validation scores only); test
+//!   macro-F1 and accuracy of the chosen variants, methods as rows and shot counts as
+//!   columns, mean ± standard deviation over the fold x seed cells; paired differences of
+//!   PIM against each baseline (mean, 95% bootstrap interval, Wilcoxon p); every arm; the
+//!   per-fold scores; the ablation of PIM's tasks; and the pre-training runs;
+//! - `macro_f1.svg` and `paired_differences.svg` (see [`super::figures`]).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
-
+use super::figures::{macro_f1_figure, paired_figure};
 use super::run::{Cell, GridResults, PretrainCurve};
-use super::spec::{ArmMethod, Table};
+use super::select::{Choice, choose};
+use super::spec::{Arm, ArmMethod, Grid, Table};
+use super::stats::Paired;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::train::checkpoint::save_text;
+use crate::train::config::PretrainPool;
 
 /// Mean and sample standard deviation (n - 1 in the denominator; 0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,9 +49,9 @@ impl Summary {
 /// Which score a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Score {
-    /// Macro-F1.
+    /// Macro-F1 on the test subjects.
     MacroF1,
-    /// Accuracy.
+    /// Accuracy on the test subjects.
     Accuracy,
 }
 
@@ -58,17 +64,17 @@ impl Score {
     }
 }
 
-/// The summary of `score` for one arm and shot count.
+/// The summary of `score` for one arm and shot count, over its fold x seed cells.
 pub fn summarise(cells: &[Cell], arm: &str, shots: Shots, score: Score) -> Option<Summary> {
     let values: Vec<f64> = cells.iter().filter(|c| c.arm == arm && c.shots == shots).map(|c| score.of(c)).collect();
     Summary::of(&values)
 }
 
-/// A row of a table: arm name, label, and how many seeds the grid plans for it.
+/// A row of a table: arm name, label, and how many cells the grid plans per shot count.
 pub type Row = (String, String, usize);
 
 /// A Markdown table: one row per arm of `rows`, one column per shot count, `mean ± sd` of
-/// `score`, the best mean of each column in bold, and `(n=k)` where fewer seeds are in
+/// `score`, the best mean of each column in bold, and `(n=k)` where fewer cells are in
 /// than planned.
 pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Score) -> String {
     let mut text = String::from("| method |");
@@ -87,14 +93,14 @@ pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Scor
                 .max_by(f64::total_cmp)
         })
         .collect();
-    for (arm, label, seeds) in rows {
+    for (arm, label, planned) in rows {
         let _ = write!(text, "| {label} |");
         for (&s, best) in shots.iter().zip(&best) {
             match summarise(cells, arm, s, score) {
                 Some(summary) => {
                     let figure = format!("{:.3} ± {:.3}", summary.mean, summary.sd);
                     let figure = if Some(summary.mean) == *best { format!("**{figure}**") } else { figure };
-                    let partial = if summary.n < *seeds { format!(" (n={})", summary.n) } else { String::new() };
+                    let partial = if summary.n < *planned { format!(" (n={})", summary.n) } else { String::new() };
                     let _ = write!(text, " {figure}{partial} |");
                 }
                 None => text.push_str(" – |"),
@@ -105,29 +111,139 @@ pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Scor
     text
 }
 
-/// A Markdown table of the pre-training runs: per arm, the epoch kept at each seed and
-/// the mean over seeds of the training loss (first and last epoch) and of the validation
-/// loss (first epoch, lowest, last epoch).
-pub fn pretraining_table(curves: &[PretrainCurve]) -> String {
-    let mut text = String::from(
-        "| arm | kept epoch per seed | training loss, first → last | validation loss, first → lowest → last |\n\
-         | --- | --- | --- | --- |\n",
+/// The choice among each method's variants, with every candidate's validation score.
+pub fn selection_table(choices: &[Choice], shots: &[Shots]) -> String {
+    let shots: Vec<String> = shots.iter().map(Shots::to_string).collect();
+    let mut text = format!(
+        "| method | candidates: mean validation macro-F1 at {} shots (cells) | chosen |\n| --- | --- | --- |\n",
+        shots.join(", ")
     );
-    let mut arms: Vec<&str> = Vec::new();
-    for curve in curves {
-        if !arms.contains(&curve.arm.as_str()) {
-            arms.push(&curve.arm);
+    for choice in choices {
+        let candidates: Vec<String> =
+            choice.candidates.iter().map(|(name, score, n)| format!("{name} {score:.3} ({n})")).collect();
+        let _ = writeln!(text, "| {} | {} | **{}** |", choice.root, candidates.join(", "), choice.chosen);
+    }
+    text
+}
+
+/// The paired differences of `pim` against each of `baselines` at each shot count, over
+/// the (fold, seed) cells both have: mean, 95% bootstrap interval, Wilcoxon p-value and
+/// what they say. Returns the table and the comparisons (baseline, shots, result).
+pub fn paired_table(
+    cells: &[Cell],
+    pim: &Row,
+    baselines: &[Row],
+    shots: &[Shots],
+) -> (String, Vec<(String, Shots, Paired)>) {
+    let mut text = String::from(
+        "| shots | PIM minus | pairs | mean difference | 95% interval | Wilcoxon p | reading |\n| ---: | --- | ---: | ---: | --- | ---: | --- |\n",
+    );
+    let mut comparisons = Vec::new();
+    for &s in shots {
+        for (baseline, label, _) in baselines {
+            let diffs = paired_differences(cells, &pim.0, baseline, s);
+            if diffs.is_empty() {
+                continue;
+            }
+            let paired = Paired::of(&diffs, 0);
+            let reading = if !paired.is_clear() {
+                "no clear difference"
+            } else if paired.mean > 0.0 {
+                "PIM better"
+            } else {
+                "PIM worse"
+            };
+            let _ = writeln!(
+                text,
+                "| {s} | {label} | {} | {:+.3} | [{:+.3}, {:+.3}] | {:.3} | {reading} |",
+                paired.n, paired.mean, paired.interval.0, paired.interval.1, paired.p_value
+            );
+            comparisons.push((label.clone(), s, paired));
         }
     }
-    for arm in arms {
-        let runs: Vec<&PretrainCurve> = curves.iter().filter(|c| c.arm == arm && !c.train.is_empty()).collect();
+    (text, comparisons)
+}
+
+/// `a - b` in test macro-F1 over the (fold, seed) cells both arms have at `shots`.
+pub fn paired_differences(cells: &[Cell], a: &str, b: &str, shots: Shots) -> Vec<f64> {
+    cells
+        .iter()
+        .filter(|c| c.arm == a && c.shots == shots)
+        .filter_map(|x| {
+            cells
+                .iter()
+                .find(|y| y.arm == b && y.shots == shots && y.fold == x.fold && y.seed == x.seed)
+                .map(|y| x.macro_f1 - y.macro_f1)
+        })
+        .collect()
+}
+
+/// Test macro-F1 per fold (mean over seeds) of each row at each shot count.
+pub fn per_fold_table(cells: &[Cell], rows: &[Row], shots: &[Shots], folds: &[String]) -> String {
+    let mut text = String::from("| method | shots |");
+    for fold in folds {
+        let _ = write!(text, " {fold} |");
+    }
+    text.push_str("\n| --- | ---: |");
+    text.push_str(&" ---: |".repeat(folds.len()));
+    text.push('\n');
+    for (arm, label, _) in rows {
+        for &s in shots {
+            let _ = write!(text, "| {label} | {s} |");
+            for fold in folds {
+                let values: Vec<f64> = cells
+                    .iter()
+                    .filter(|c| &c.arm == arm && c.shots == s && &c.fold == fold)
+                    .map(|c| c.macro_f1)
+                    .collect();
+                match Summary::of(&values) {
+                    Some(summary) => {
+                        let _ = write!(text, " {:.3} |", summary.mean);
+                    }
+                    None => text.push_str(" – |"),
+                }
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A Markdown table of the pre-training runs: per pre-training, the runs, and for each
+/// checkpoint rule the epoch it kept (median and range over runs); the mean over runs of
+/// the training loss (first and last epoch) and of the validation loss (first, lowest and
+/// last).
+pub fn pretraining_table(curves: &[PretrainCurve]) -> String {
+    let mut text = String::from(
+        "| pre-training | runs | kept epoch: lowest validation loss / improving tasks / probe, median [range] | training loss, first → last | validation loss, first → lowest → last |\n\
+         | --- | ---: | --- | --- | --- |\n",
+    );
+    let mut names: Vec<&str> = Vec::new();
+    for curve in curves {
+        if !names.contains(&curve.arm.as_str()) {
+            names.push(&curve.arm);
+        }
+    }
+    for name in names {
+        let runs: Vec<&PretrainCurve> = curves.iter().filter(|c| c.arm == name && !c.train.is_empty()).collect();
         let mean = |pick: &dyn Fn(&PretrainCurve) -> f64| runs.iter().map(|c| pick(c)).sum::<f64>() / runs.len() as f64;
-        let kept: Vec<String> = runs.iter().map(|c| format!("{}/{}", c.kept_epoch(), c.train.len())).collect();
+        let kept = |rule: &str| {
+            let mut epochs: Vec<usize> = runs.iter().filter_map(|c| c.kept.get(rule).copied()).collect();
+            epochs.sort_unstable();
+            match (epochs.first(), epochs.last()) {
+                (Some(low), Some(high)) => format!("{} [{low}–{high}]", epochs[epochs.len() / 2]),
+                _ => "–".into(),
+            }
+        };
         let lowest = |c: &PretrainCurve| c.validation.iter().copied().fold(f64::INFINITY, f64::min);
         let _ = writeln!(
             text,
-            "| {arm} | {} | {:.3} → {:.3} | {:.3} → {:.3} → {:.3} |",
-            kept.join(", "),
+            "| {name} | {} | {} / {} / {} (of {}) | {:.3} → {:.3} | {:.3} → {:.3} → {:.3} |",
+            runs.len(),
+            kept("lowest_validation_loss"),
+            kept("improving_tasks"),
+            kept("probe"),
+            runs.first().map_or(0, |c| c.train.len()),
             mean(&|c| c.train[0]),
             mean(&|c| c.train[c.train.len() - 1]),
             mean(&|c| c.validation[0]),
@@ -138,9 +254,28 @@ pub fn pretraining_table(curves: &[PretrainCurve]) -> String {
     text
 }
 
-/// Write `results.csv`, `results.md` and `macro_f1.svg` for a grid's results into `out`.
+/// The label of an arm in tables: its method, its name, and whether it is transductive.
+fn label(grid: &Grid, arm: &Arm) -> String {
+    let method = match arm.method {
+        ArmMethod::Pim => "PIM",
+        ArmMethod::Masked => "Masked reconstruction",
+        ArmMethod::Transform => "Transformation discrimination",
+        ArmMethod::Scratch => "Supervised from scratch",
+    };
+    let transductive =
+        arm.method.pretrain_method().is_some() && grid.config_of(arm, 0, 0).pretrain.pool == PretrainPool::AllSubjects;
+    format!("{method} ({}{})", arm.name, if transductive { ", transductive" } else { "" })
+}
+
+/// The row of an arm: name, label, and the cells it plans per shot count.
+fn row(grid: &Grid, arm: &Arm) -> Row {
+    (arm.name.clone(), label(grid, arm), grid.seeds_of(arm).len() * grid.folds().len())
+}
+
+/// Write `results.csv`, `results.md`, `macro_f1.svg` and `paired_differences.svg` for a
+/// grid's results into `out`.
 pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
-    let (record, cells) = (&results.record, results.cells.as_slice());
+    let cells = results.cells.as_slice();
     if cells.is_empty() {
         return Err(Error::Artefact {
             path: out.to_path_buf(),
@@ -149,196 +284,170 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         });
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io("create folder", out, "choose a writable --out", e))?;
-    let spec = &record.spec;
-    let seeds = spec.seeds.len();
-    let planned = |arm: &super::spec::Arm| arm.seeds.as_ref().map_or(seeds, Vec::len);
-    let main: Vec<Row> = spec
+    let grid = results.grid();
+    let spec = &grid.spec;
+    let arm = |name: &str| spec.arms.iter().find(|a| a.name == name).expect("choices name grid arms");
+    let choices = choose(&grid, cells, &grid.selection_shots());
+    let chosen: Vec<Row> = choices.iter().map(|c| row(&grid, arm(&c.chosen))).collect();
+    let main: Vec<Row> = spec.arms.iter().filter(|a| a.table == Table::Main).map(|a| row(&grid, a)).collect();
+    let folds: Vec<String> = grid.folds().iter().map(|f| f.name.clone()).collect();
+
+    let mut md = header(results, &grid, &folds);
+    let has_variants = spec.arms.iter().any(|a| a.variant_of.is_some());
+    if has_variants {
+        md += "\n## The variant chosen for each method (validation subjects only)\n\n";
+        md += &selection_table(&choices, &grid.selection_shots());
+    }
+    md += "\n## Macro-F1 by labelled windows per class\n\n";
+    md += &markdown_table(cells, &chosen, &spec.shots, Score::MacroF1);
+    md += "\n## Accuracy by labelled windows per class\n\n";
+    md += &markdown_table(cells, &chosen, &spec.shots, Score::Accuracy);
+    let pim = choices.iter().position(|c| arm(&c.root).method == ArmMethod::Pim);
+    let mut comparisons = Vec::new();
+    if let Some(p) = pim {
+        let baselines: Vec<Row> = chosen.iter().enumerate().filter(|&(i, _)| i != p).map(|(_, r)| r.clone()).collect();
+        md += "\n## PIM against each baseline, paired over the same (fold, seed) cells\n\n\
+               Test macro-F1 of the chosen PIM minus that of each chosen baseline. A difference is called only \
+               where the 95% bootstrap interval (10,000 resamples of the pairs, seeded) excludes zero.\n\n";
+        let (table, found) = paired_table(cells, &chosen[p], &baselines, &spec.shots);
+        md += &table;
+        comparisons = found;
+    }
+    if has_variants {
+        md += "\n## Every arm (macro-F1)\n\n";
+        md += &markdown_table(cells, &main, &spec.shots, Score::MacroF1);
+    }
+    if folds.len() > 1 {
+        md += "\n## Macro-F1 per fold (mean over seeds)\n\n";
+        md += &per_fold_table(cells, &chosen, &spec.shots, &folds);
+    }
+    md += &ablation_section(&grid, cells, pim.map(|p| choices[p].chosen.as_str()));
+    if !results.curves.is_empty() {
+        md += "\n## Pre-training\n\nLosses are means over runs, on each method's own scale (not comparable across methods).\n\n";
+        md += &pretraining_table(&results.curves);
+    }
+
+    let classes = grid.config.dataset.classes.len();
+    let written = [
+        ("results.csv", results_csv(cells)),
+        ("results.md", md),
+        ("macro_f1.svg", macro_f1_figure(cells, &chosen, &spec.shots, classes)?),
+        ("paired_differences.svg", paired_figure(&comparisons, &spec.shots)?),
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in written {
+        let path = out.join(name);
+        save_text(&path, &text)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The opening paragraph: what was run and how the numbers are summarised.
+fn header(results: &GridResults, grid: &Grid, folds: &[String]) -> String {
+    let cells = &results.cells;
+    let finetune_minutes: f64 = cells.iter().map(|c| c.seconds).sum::<f64>() / 60.0;
+    let mut pretrain_runs: BTreeMap<(String, String, u64), f64> = BTreeMap::new();
+    for c in cells {
+        pretrain_runs.insert((c.arm.clone(), c.fold.clone(), c.seed), c.pretrain_seconds);
+    }
+    let pretrain_minutes: f64 = pretrain_runs.values().sum::<f64>() / 60.0;
+    let seeds: Vec<String> = grid.spec.seeds.iter().map(u64::to_string).collect();
+    let split = if folds.len() > 1 {
+        format!("{} cross-subject folds ({})", folds.len(), folds.join(", "))
+    } else {
+        format!("test subjects {}", grid.config.dataset.split.test.join(", "))
+    };
+    format!(
+        "# Results\n\n{} cells: {split}, seeds {}. Scores are on each fold's test subjects: mean ± sample standard \
+         deviation over the fold × seed cells; the best mean of each column is in bold; `(n=k)` marks fewer cells \
+         than planned. Compute: {pretrain_minutes:.0} min pre-training (arms sharing a pre-training counted once per arm), \
+         {finetune_minutes:.0} min fine-tuning and evaluation.\n",
+        cells.len(),
+        seeds.join(", "),
+    )
+}
+
+/// The ablation of PIM's tasks: the chosen PIM arm and the ablation table's PIM arms, over
+/// the shot counts every one of them has.
+fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> String {
+    let arms: Vec<&Arm> = grid
+        .spec
         .arms
         .iter()
-        .filter(|a| a.table == Table::Main)
-        .map(|a| (a.name.clone(), label(a.method, &a.name), planned(a)))
+        .filter(|a| a.method == ArmMethod::Pim && (a.table == Table::Ablation || Some(a.name.as_str()) == chosen_pim))
         .collect();
-    let ablation: Vec<Row> = spec
-        .arms
+    let rows: Vec<Row> = arms
         .iter()
-        .filter(|a| a.method == ArmMethod::Pim)
         .map(|a| {
-            let tasks = a.tasks.clone().unwrap_or_else(|| record.config.pretrain.tasks.clone());
+            let tasks = a.tasks.clone().unwrap_or_else(|| grid.config.pretrain.tasks.clone());
             let tasks = tasks.iter().map(|t| t.name()).collect::<Vec<_>>().join(" + ");
-            (a.name.clone(), format!("{tasks} ({})", a.name), planned(a))
+            (a.name.clone(), format!("{tasks} ({})", a.name), grid.seeds_of(a).len() * grid.folds().len())
         })
         .collect();
-    let ablation_shots: Vec<Shots> = spec
+    let shots: Vec<Shots> = grid
+        .spec
         .shots
         .iter()
         .copied()
-        .filter(|&s| ablation.iter().all(|(arm, _, _)| cells.iter().any(|c| &c.arm == arm && c.shots == s)))
+        .filter(|&s| {
+            !rows.is_empty() && rows.iter().all(|(arm, _, _)| cells.iter().any(|c| &c.arm == arm && c.shots == s))
+        })
         .collect();
+    if rows.len() < 2 || shots.is_empty() {
+        return String::new();
+    }
+    format!("\n## Ablation: PIM's pretext tasks (macro-F1)\n\n{}", markdown_table(cells, &rows, &shots, Score::MacroF1))
+}
 
-    let mut csv =
-        String::from("arm,method,tasks,seed,shots,drawn,macro_f1,accuracy,best_epoch,seconds,pretrain_seconds\n");
+/// One row per cell.
+fn results_csv(cells: &[Cell]) -> String {
+    let mut csv = String::from(
+        "arm,method,tasks,fold,seed,shots,drawn,macro_f1,accuracy,validation_macro_f1,best_epoch,pretrain_epoch,seconds,pretrain_seconds\n",
+    );
     for c in cells {
         let method = serde_json::to_value(c.method).expect("a unit enum serialises");
         let tasks: Vec<&str> = c.tasks.iter().map(|t| t.name()).collect();
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{:.1},{:.1}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{:.1}",
             c.arm,
             method.as_str().unwrap_or_default(),
             tasks.join("+"),
+            c.fold,
             c.seed,
             c.shots,
             c.drawn,
             c.macro_f1,
             c.accuracy,
+            c.validation_macro_f1,
             c.best_epoch,
+            c.pretrain_epoch.map(|e| e.to_string()).unwrap_or_default(),
             c.seconds,
             c.pretrain_seconds
         );
     }
-    let finetune_seconds: f64 = cells.iter().map(|c| c.seconds).sum();
-    let mut pretrain_seconds = 0.0;
-    let mut seen = Vec::new();
-    for c in cells {
-        if !seen.contains(&(&c.arm, c.seed)) {
-            seen.push((&c.arm, c.seed));
-            pretrain_seconds += c.pretrain_seconds;
-        }
-    }
-    let mut md = format!(
-        "# Results\n\n{} cells: {} seeds ({}), test subjects {}. Compute: {:.0} min pre-training, {:.0} min \
-         fine-tuning and evaluation. Scores are on the test subjects, mean ± sample standard deviation over \
-         seeds; the best mean of each column is in bold; `(n=k)` marks a cell with fewer seeds than its arm plans.\n\n",
-        cells.len(),
-        seeds,
-        spec.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
-        record.config.dataset.split.test.join(", "),
-        pretrain_seconds / 60.0,
-        finetune_seconds / 60.0,
-    );
-    md += "## Macro-F1 by labelled windows per class\n\n";
-    md += &markdown_table(cells, &main, &spec.shots, Score::MacroF1);
-    md += "\n## Accuracy by labelled windows per class\n\n";
-    md += &markdown_table(cells, &main, &spec.shots, Score::Accuracy);
-    if ablation.len() > 1 && !ablation_shots.is_empty() {
-        md += "\n## Ablation: PIM's pretext tasks (macro-F1)\n\n";
-        md += &markdown_table(cells, &ablation, &ablation_shots, Score::MacroF1);
-    }
-    if !results.curves.is_empty() {
-        md += "\n## Pre-training\n\nThe encoder kept is the epoch of lowest validation loss. Losses are means over \
-               seeds, on the method's own scale (not comparable across methods).\n\n";
-        md += &pretraining_table(&results.curves);
-    }
-
-    let csv_path = out.join("results.csv");
-    let md_path = out.join("results.md");
-    let svg_path = out.join("macro_f1.svg");
-    save_text(&csv_path, &csv)?;
-    save_text(&md_path, &md)?;
-    save_text(&svg_path, &figure(cells, &main, &spec.shots, record.config.dataset.classes.len())?)?;
-    Ok(vec![csv_path, md_path, svg_path])
-}
-
-fn label(method: ArmMethod, name: &str) -> String {
-    match method {
-        ArmMethod::Pim => format!("PIM ({name})"),
-        ArmMethod::Masked => format!("Masked reconstruction ({name})"),
-        ArmMethod::Transform => format!("Transformation discrimination ({name})"),
-        ArmMethod::Scratch => format!("Supervised from scratch ({name})"),
-    }
-}
-
-/// Where a shot count sits on the x axis: k, or for `all` the mean windows drawn per class.
-fn x_of(cells: &[Cell], shots: Shots, classes: usize) -> Option<f64> {
-    match shots {
-        Shots::PerClass(k) => Some(k as f64),
-        Shots::All => {
-            let drawn: Vec<f64> = cells.iter().filter(|c| c.shots == Shots::All).map(|c| c.drawn as f64).collect();
-            Summary::of(&drawn).map(|s| s.mean / classes.max(1) as f64)
-        }
-    }
-}
-
-/// The macro-F1 figure as SVG text.
-fn figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: usize) -> Result<String> {
-    let mut svg = String::new();
-    let plot_error = |e: String| Error::Artefact {
-        path: "macro_f1.svg".into(),
-        problem: format!("could not be drawn ({e})"),
-        fix: "report this as a bug".into(),
-    };
-    {
-        let xs: Vec<f64> = shots.iter().filter_map(|&s| x_of(cells, s, classes)).collect();
-        let x_max = xs.iter().copied().fold(1.0, f64::max) * 1.3;
-        let root = SVGBackend::with_string(&mut svg, (760, 480)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_error(e.to_string()))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Macro-F1 on the test subjects (mean ± SD over seeds)", ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d((0.8f64..x_max).log_scale(), 0f64..1f64)
-            .map_err(|e| plot_error(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc("labelled windows per class (log scale; the last point is 'all')")
-            .y_desc("macro-F1")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
-            .map_err(|e| plot_error(e.to_string()))?;
-        for (i, (arm, label, _)) in rows.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
-            let points: Vec<(f64, Summary)> = shots
-                .iter()
-                .filter_map(|&s| Some((x_of(cells, s, classes)?, summarise(cells, arm, s, Score::MacroF1)?)))
-                .collect();
-            if points.is_empty() {
-                continue;
-            }
-            let band: Vec<(f64, f64)> = points
-                .iter()
-                .map(|(x, s)| (*x, (s.mean + s.sd).min(1.0)))
-                .chain(points.iter().rev().map(|(x, s)| (*x, (s.mean - s.sd).max(0.0))))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15).filled())))
-                .map_err(|e| plot_error(e.to_string()))?;
-            chart
-                .draw_series(LineSeries::new(points.iter().map(|(x, s)| (*x, s.mean)), colour.stroke_width(2)))
-                .map_err(|e| plot_error(e.to_string()))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-            chart
-                .draw_series(points.iter().map(|(x, s)| Circle::new((*x, s.mean), 3, colour.filled())))
-                .map_err(|e| plot_error(e.to_string()))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_error(e.to_string()))?;
-        root.present().map_err(|e| plot_error(e.to_string()))?;
-    }
-    Ok(svg)
+    csv
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cell(arm: &str, seed: u64, shots: Shots, macro_f1: f64) -> Cell {
+    fn cell(arm: &str, fold: &str, seed: u64, shots: Shots, macro_f1: f64) -> Cell {
         Cell {
             arm: arm.into(),
             method: ArmMethod::Scratch,
             tasks: Vec::new(),
+            fold: fold.into(),
             seed,
             shots,
             drawn: 19,
             macro_f1,
             accuracy: macro_f1 + 0.01,
+            validation_macro_f1: macro_f1,
             best_epoch: 1,
+            pretrain_epoch: None,
             seconds: 1.0,
             pretrain_seconds: 0.0,
         }
@@ -354,45 +463,76 @@ mod tests {
     }
 
     #[test]
-    fn table_marks_the_best_per_column_and_partial_cells() {
+    fn table_summarises_folds_and_seeds_and_marks_the_best_and_partial_cells() {
         let one = Shots::PerClass(1);
         let cells = vec![
-            cell("a", 0, one, 0.5),
-            cell("a", 1, one, 0.7),
-            cell("b", 0, one, 0.65),
-            cell("a", 0, Shots::All, 0.9),
-            cell("b", 0, Shots::All, 0.95),
-            cell("b", 1, Shots::All, 0.97),
+            cell("a", "f1", 0, one, 0.5),
+            cell("a", "f2", 0, one, 0.7),
+            cell("b", "f1", 0, one, 0.65),
+            cell("a", "f1", 0, Shots::All, 0.9),
+            cell("b", "f1", 0, Shots::All, 0.95),
+            cell("b", "f2", 0, Shots::All, 0.97),
         ];
         let rows = vec![("a".to_string(), "A".to_string(), 2), ("b".to_string(), "B".to_string(), 2)];
         let table = markdown_table(&cells, &rows, &[one, Shots::All], Score::MacroF1);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "| method | 1 | all |");
-        // a at 1 shot: mean 0.6, SD sqrt(0.02) = 0.141; b: 0.65 from one seed.
+        // a at 1 shot: two folds, mean 0.6, SD sqrt(0.02) = 0.141; b: 0.65 from one cell.
         assert_eq!(lines[2], "| A | 0.600 ± 0.141 | 0.900 ± 0.000 (n=1) |");
         assert_eq!(lines[3], "| B | **0.650 ± 0.000** (n=1) | **0.960 ± 0.014** |");
         let accuracy = markdown_table(&cells, &rows, &[one], Score::Accuracy);
         assert!(accuracy.contains("| A | 0.610 ± 0.141 |"), "{accuracy}");
+        let per_fold = per_fold_table(&cells, &rows[..1], &[one], &["f1".into(), "f2".into()]);
+        assert!(per_fold.contains("| A | 1 | 0.500 | 0.700 |"), "{per_fold}");
+    }
+
+    #[test]
+    fn paired_differences_match_cells_by_fold_and_seed() {
+        let two = Shots::PerClass(2);
+        // PIM beats b by exactly 0.1 in four (fold, seed) cells; c has one cell only.
+        let mut cells = Vec::new();
+        for (fold, seed) in [("f1", 0), ("f1", 1), ("f2", 0), ("f2", 1)] {
+            cells.push(cell("pim", fold, seed, two, 0.6 + seed as f64 / 10.0));
+            cells.push(cell("b", fold, seed, two, 0.5 + seed as f64 / 10.0));
+        }
+        cells.push(cell("c", "f1", 0, two, 0.7));
+        assert_eq!(paired_differences(&cells, "pim", "c", two), vec![0.6 - 0.7]);
+        let pim = ("pim".to_string(), "PIM".to_string(), 4);
+        let baselines = vec![("b".to_string(), "B".to_string(), 4), ("c".to_string(), "C".to_string(), 4)];
+        let (table, comparisons) = paired_table(&cells, &pim, &baselines, &[two]);
+        assert_eq!(comparisons.len(), 2);
+        let b = comparisons[0].2;
+        assert!((b.mean - 0.1).abs() < 1e-12 && (b.interval.0 - 0.1).abs() < 1e-12 && b.n == 4, "{b:?}");
+        // Four positive differences, all tied: the exact permutation test gives 2/16.
+        assert!((b.p_value - 0.125).abs() < 1e-12, "{b:?}");
+        assert!(table.contains("| 2 | B | 4 | +0.100 | [+0.100, +0.100] | 0.125 | PIM better |"), "{table}");
+        assert!(table.contains("| 2 | C | 1 | -0.100 |"), "{table}");
     }
 
     #[test]
     fn pretraining_table_by_hand() {
-        let curve = |seed, train: &[f64], validation: &[f64]| PretrainCurve {
+        let curve = |seed, train: &[f64], validation: &[f64], kept: usize| PretrainCurve {
             arm: "pim".into(),
+            fold: "f1".into(),
             seed,
             train: train.to_vec(),
             validation: validation.to_vec(),
+            kept: BTreeMap::from([("lowest_validation_loss".to_string(), kept), ("probe".to_string(), 3)]),
         };
-        let curves = vec![curve(0, &[4.0, 2.0, 1.0], &[3.0, 3.5, 4.0]), curve(1, &[2.0, 1.0, 0.0], &[3.0, 2.0, 2.5])];
+        let curves =
+            vec![curve(0, &[4.0, 2.0, 1.0], &[3.0, 3.5, 4.0], 1), curve(1, &[2.0, 1.0, 0.0], &[3.0, 2.0, 2.5], 2)];
         let table = pretraining_table(&curves);
-        // Kept: epoch 1 (seed 0), epoch 2 (seed 1). Means: train 3 -> 0.5; validation
-        // first 3, lowest (3 + 2) / 2 = 2.5, last (4 + 2.5) / 2 = 3.25.
-        assert!(table.contains("| pim | 1/3, 2/3 | 3.000 → 0.500 | 3.000 → 2.500 → 3.250 |"), "{table}");
+        // Kept by lowest validation loss: epochs 1 and 2 (median 2 of the sorted [1, 2]).
+        // Means: train 3 -> 0.5; validation first 3, lowest (3 + 2) / 2 = 2.5, last 3.25.
+        assert!(
+            table.contains("| pim | 2 | 2 [1–2] / – / 3 [3–3] (of 3) | 3.000 → 0.500 | 3.000 → 2.500 → 3.250 |"),
+            "{table}"
+        );
     }
 
     #[test]
     fn missing_cells_show_a_dash() {
-        let cells = vec![cell("a", 0, Shots::PerClass(2), 0.5)];
+        let cells = vec![cell("a", "f", 0, Shots::PerClass(2), 0.5)];
         let rows = vec![("a".to_string(), "A".to_string(), 1), ("b".to_string(), "B".to_string(), 1)];
         let table = markdown_table(&cells, &rows, &[Shots::PerClass(2)], Score::MacroF1);
         assert!(table.contains("| B | – |"), "{table}");

@@ -1,32 +1,39 @@
-//! Running a grid: each unit (arm x seed) pre-trains once (resuming a killed run), then
-//! fine-tunes and evaluates every shot count, each cell ending with its own `cell.json`.
-//! A cell with a `cell.json` is done and skipped, so a grid that is stopped and started
-//! again carries on where it stopped, and units can run on different machines against
-//! one shared output folder.
+//! Running a grid: each unit (the arms sharing one pre-training, at one fold and one seed)
+//! pre-trains once (resuming a killed run), then fine-tunes and evaluates each arm at each
+//! of its shot counts, each cell ending with its own `cell.json`. A cell with a `cell.json`
+//! is done and skipped, so a grid that is stopped and started again carries on where it
+//! stopped, and units can run on different machines against one shared output folder.
 //!
 //! Layout of the output folder:
 //! - `grid.json`: the grid file and the base config it resolved to;
-//! - `labels/`: the pseudo-labels (`pim pseudo-label`), made once for all PIM arms;
-//! - `<arm>/seed<s>/pretrain/`: the pre-training run;
-//! - `<arm>/seed<s>/shots-<k>/`: the fine-tuning run, its evaluation and `cell.json`.
+//! - `windows/`: the prepared windows, read once from the raw data for every fold;
+//! - `labels/<arm>/<fold>/`: the pseudo-labels of a fold (discretiser fitted on its
+//!   training subjects), one folder per distinct physics and labels config, named after the
+//!   first PIM arm that uses it;
+//! - `pretrain/<arm>/<fold>/seed<s>/`: a pre-training run, named after the first arm that
+//!   shares it (arms that differ only in their checkpoint rule share one);
+//! - `cells/<arm>/<fold>/seed<s>/shots-<k>/`: a fine-tuning run, its evaluation and
+//!   `cell.json`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{ArmMethod, Grid, GridSpec, Unit};
+use super::spec::{Arm, ArmMethod, Grid, GridSpec, Unit};
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::report::evaluate;
 use crate::labels::Task;
-use crate::labels::pseudo_label::pseudo_label;
+use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
 use crate::progress::Progress;
 use crate::train::backend::Backend;
 use crate::train::checkpoint::{load_json, save_json};
-use crate::train::finetune::{FinetunePaths, finetune};
-use crate::train::pretrain::{ENCODER_FILE, METRICS_FILE, PretrainPaths, pretrain};
+use crate::train::finetune::{FinetunePaths, Init, finetune};
+use crate::train::pretrain::{CHECKPOINTS_FILE, METRICS_FILE, PretrainPaths, pretrain};
+use crate::train::windows::WindowSource;
 
 /// The file that marks a cell done.
 pub const CELL_FILE: &str = "cell.json";
@@ -42,7 +49,8 @@ pub struct GridRecord {
     pub config: PimConfig,
 }
 
-/// One finished cell: an arm, a seed and a shot count, scored on the test subjects.
+/// One finished cell: an arm, a fold, a seed and a shot count, scored on the fold's test
+/// subjects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Arm name.
@@ -51,6 +59,8 @@ pub struct Cell {
     pub method: ArmMethod,
     /// PIM's tasks (empty for the other methods).
     pub tasks: Vec<Task>,
+    /// Fold name.
+    pub fold: String,
     /// Seed.
     pub seed: u64,
     /// Labelled windows per class asked for.
@@ -61,8 +71,13 @@ pub struct Cell {
     pub macro_f1: f64,
     /// Accuracy on the test subjects.
     pub accuracy: f64,
+    /// Macro-F1 on the validation subjects at the kept fine-tuning epoch (what selection
+    /// reads; test scores never take part in a choice).
+    pub validation_macro_f1: f64,
     /// Fine-tuning epoch kept (best validation macro-F1).
     pub best_epoch: usize,
+    /// The pre-training epoch of the encoder (none for scratch).
+    pub pretrain_epoch: Option<usize>,
     /// Wall time of fine-tuning and evaluation.
     pub seconds: f64,
     /// Wall time of the unit's pre-training (summed over resumed runs; 0 for scratch).
@@ -78,26 +93,33 @@ pub struct GridPaths {
     pub out: PathBuf,
 }
 
-/// Folder of a unit under the output folder `out`.
-pub fn unit_dir(out: &Path, grid: &Grid, unit: &Unit) -> PathBuf {
-    out.join(&grid.spec.arms[unit.arm].name).join(format!("seed{}", unit.seed))
+/// Folder of a cell under the output folder `out`.
+pub fn cell_dir(out: &Path, arm: &str, fold: &str, seed: u64, shots: Shots) -> PathBuf {
+    out.join("cells").join(arm).join(fold).join(format!("seed{seed}")).join(format!("shots-{shots}"))
 }
 
-/// Folder of a cell under the output folder `out`.
-pub fn cell_dir(out: &Path, grid: &Grid, unit: &Unit, shots: Shots) -> PathBuf {
-    unit_dir(out, grid, unit).join(format!("shots-{shots}"))
+/// Folder of a unit's pre-training under the output folder `out`.
+pub fn pretrain_dir(out: &Path, grid: &Grid, unit: &Unit) -> PathBuf {
+    let name = &grid.spec.arms[unit.arms[0]].name;
+    out.join("pretrain").join(name).join(&grid.folds()[unit.fold].name).join(format!("seed{}", unit.seed))
+}
+
+/// The cells of a unit: (arm index, shot count), in order.
+fn cells_of(grid: &Grid, unit: &Unit) -> Vec<(usize, Shots)> {
+    unit.arms.iter().flat_map(|&a| grid.shots_of(&grid.spec.arms[a]).into_iter().map(move |s| (a, s))).collect()
 }
 
 /// Whether a cell has finished (its `cell.json` exists).
-fn is_done(out: &Path, grid: &Grid, unit: &Unit, shots: Shots) -> bool {
-    cell_dir(out, grid, unit, shots).join(CELL_FILE).is_file()
+fn is_done(out: &Path, grid: &Grid, unit: &Unit, arm: usize, shots: Shots) -> bool {
+    let fold = &grid.folds()[unit.fold].name;
+    cell_dir(out, &grid.spec.arms[arm].name, fold, unit.seed, shots).join(CELL_FILE).is_file()
 }
 
 /// Cells of a unit that are done, and how many it has.
 pub fn progress_of(grid: &Grid, unit: &Unit, out: &Path) -> (usize, usize) {
-    let shots = grid.shots_of(&grid.spec.arms[unit.arm]);
-    let done = shots.iter().filter(|&&s| is_done(out, grid, unit, s)).count();
-    (done, shots.len())
+    let cells = cells_of(grid, unit);
+    let done = cells.iter().filter(|&&(arm, shots)| is_done(out, grid, unit, arm, shots)).count();
+    (done, cells.len())
 }
 
 /// Record the grid in the output folder, or check that the one recorded there is this one
@@ -121,9 +143,9 @@ pub fn start(grid: &Grid, paths: &GridPaths) -> Result<()> {
     save_json(&record, &path)
 }
 
-/// Run one unit: pseudo-labels if a PIM arm needs them and they are missing, pre-training
-/// (resumed if it was cut short), then every shot count not yet done. Returns the cells
-/// this call finished.
+/// Run one unit: the prepared windows and the fold's pseudo-labels if missing, the
+/// pre-training (resumed if it was cut short), then every cell not yet done. Returns the
+/// cells this call finished.
 pub fn run_unit(
     grid: &Grid,
     unit: &Unit,
@@ -132,88 +154,130 @@ pub fn run_unit(
     command: &[String],
     progress: &dyn Progress,
 ) -> Result<Vec<Cell>> {
-    let arm = &grid.spec.arms[unit.arm];
-    let shots = grid.shots_of(arm);
-    let config = grid.config_of(arm, unit.seed);
-    let todo: Vec<Shots> = shots.into_iter().filter(|&s| !is_done(&paths.out, grid, unit, s)).collect();
+    let todo: Vec<(usize, Shots)> =
+        cells_of(grid, unit).into_iter().filter(|&(arm, shots)| !is_done(&paths.out, grid, unit, arm, shots)).collect();
     if todo.is_empty() {
         return Ok(Vec::new());
     }
-    let labels = paths.out.join("labels");
-    if arm.method == ArmMethod::Pim && !labels.is_dir() {
-        make_labels(grid, paths, &labels, command, progress)?;
-    }
-    let (init, pretrain_seconds) = match arm.method.pretrain_method() {
+    let windows_dir = paths.out.join("windows");
+    make_once(&windows_dir, &paths.out, progress, |staging| {
+        prepare_windows(&grid.config, &paths.data, staging, command, progress).map(|_| ())
+    })?;
+    let windows = WindowSource::Prepared(windows_dir);
+    let fold = &grid.folds()[unit.fold];
+    let first = &grid.spec.arms[unit.arms[0]];
+    let config = grid.config_of(first, unit.fold, unit.seed);
+    let (pretrained, pretrain_seconds) = match first.method.pretrain_method() {
         Some(_) => {
-            let out = unit_dir(&paths.out, grid, unit).join("pretrain");
-            progress.line(&format!("{} seed {}: pre-training -> {}", arm.name, unit.seed, out.display()));
-            let pretrain_paths = PretrainPaths {
-                labels: (arm.method == ArmMethod::Pim).then(|| labels.clone()),
-                data: paths.data.clone(),
-                out: out.clone(),
+            let labels = match grid.labels_name(first) {
+                Some(name) => {
+                    let dir = paths.out.join("labels").join(name).join(&fold.name);
+                    make_once(&dir, &paths.out, progress, |staging| {
+                        pseudo_label(&config, &paths.data, staging, false, command, progress).map(|_| ())
+                    })?;
+                    Some(dir)
+                }
+                None => None,
             };
-            let report = pretrain(&config, &pretrain_paths, backend, progress)?;
+            let out = pretrain_dir(&paths.out, grid, unit);
+            progress.line(&format!(
+                "{} {} seed {}: pre-training -> {}",
+                first.name,
+                fold.name,
+                unit.seed,
+                out.display()
+            ));
+            let report = pretrain(
+                &config,
+                &PretrainPaths { labels, data: windows.clone(), out: out.clone() },
+                backend,
+                progress,
+            )?;
             for notice in &report.notices {
                 progress.line(&format!("notice: {notice}"));
             }
-            (Some(out.join(ENCODER_FILE)), report.history.iter().map(|r| r.seconds).sum())
+            (Some((out, report.kept)), report.history.iter().map(|r| r.seconds).sum())
         }
         None => (None, 0.0),
     };
     let mut cells = Vec::new();
-    for shots in todo {
-        let started = Instant::now();
-        let dir = cell_dir(&paths.out, grid, unit, shots);
-        let mut cell_config = config.clone();
+    for (arm_index, shots) in todo {
+        let arm = &grid.spec.arms[arm_index];
+        let mut cell_config = grid.config_of(arm, unit.fold, unit.seed);
         cell_config.finetune.shots = shots;
-        let finetune_paths = FinetunePaths { data: paths.data.clone(), init: init.clone(), out: dir.clone() };
-        let tuned = finetune(&cell_config, &finetune_paths, backend, progress)?;
-        let scores = evaluate(&dir, &paths.data, backend, progress)?;
-        let cell = Cell {
-            arm: arm.name.clone(),
-            method: arm.method,
-            tasks: if arm.method == ArmMethod::Pim { config.pretrain.tasks.clone() } else { Vec::new() },
-            seed: unit.seed,
-            shots,
-            drawn: tuned.drawn,
-            macro_f1: scores.macro_f1,
-            accuracy: scores.accuracy,
-            best_epoch: tuned.best_epoch,
-            seconds: started.elapsed().as_secs_f64(),
-            pretrain_seconds,
-        };
-        save_json(&cell, &dir.join(CELL_FILE))?;
+        let rule = cell_config.pretrain.checkpoint;
+        let init = pretrained.as_ref().map(|(run, _)| Init::resolve(run, Some(rule)));
+        let pretrain_epoch = pretrained.as_ref().map(|(_, kept)| kept[&rule]);
+        let cell = run_cell(arm, &cell_config, fold.name.clone(), init, &windows, paths, backend, progress)?;
+        let cell = Cell { pretrain_epoch, pretrain_seconds, ..cell };
+        save_json(&cell, &cell_dir(&paths.out, &arm.name, &fold.name, unit.seed, shots).join(CELL_FILE))?;
         progress.line(&format!(
-            "{} seed {} {shots} shots: macro-F1 {:.3}, accuracy {:.3} ({:.0} s)",
-            arm.name, unit.seed, cell.macro_f1, cell.accuracy, cell.seconds
+            "{} {} seed {} {shots} shots: macro-F1 {:.3}, accuracy {:.3} ({:.0} s)",
+            arm.name, fold.name, unit.seed, cell.macro_f1, cell.accuracy, cell.seconds
         ));
         cells.push(cell);
     }
     Ok(cells)
 }
 
-/// Pseudo-label into a private folder, then rename it to `labels` in one step: units
-/// running at once never see half a labels folder, and the first rename wins.
-fn make_labels(
-    grid: &Grid,
+/// Fine-tune and evaluate one cell (its pre-training figures still to fill in).
+#[allow(clippy::too_many_arguments)]
+fn run_cell(
+    arm: &Arm,
+    config: &PimConfig,
+    fold: String,
+    init: Option<Init>,
+    windows: &WindowSource,
     paths: &GridPaths,
-    labels: &Path,
-    command: &[String],
+    backend: Backend,
     progress: &dyn Progress,
-) -> Result<()> {
-    progress.line(&format!("pseudo-labels -> {}", labels.display()));
-    let staging = paths.out.join(format!(".labels-{}", std::process::id()));
-    pseudo_label(&grid.config, &paths.data, &staging, command, progress)?;
-    if std::fs::rename(&staging, labels).is_err() && labels.is_dir() {
-        // Another unit got there first with the same labels.
-        let _ = std::fs::remove_dir_all(&staging);
+) -> Result<Cell> {
+    let started = Instant::now();
+    let dir = cell_dir(&paths.out, &arm.name, &fold, config.seed, config.finetune.shots);
+    let tuned = finetune(config, &FinetunePaths { data: windows.clone(), init, out: dir.clone() }, backend, progress)?;
+    let scores = evaluate(&dir, windows, backend, progress)?;
+    Ok(Cell {
+        arm: arm.name.clone(),
+        method: arm.method,
+        tasks: if arm.method == ArmMethod::Pim { config.pretrain.tasks.clone() } else { Vec::new() },
+        fold,
+        seed: config.seed,
+        shots: config.finetune.shots,
+        drawn: tuned.drawn,
+        macro_f1: scores.macro_f1,
+        accuracy: scores.accuracy,
+        validation_macro_f1: tuned.best_macro_f1,
+        best_epoch: tuned.best_epoch,
+        pretrain_epoch: None,
+        seconds: started.elapsed().as_secs_f64(),
+        pretrain_seconds: 0.0,
+    })
+}
+
+/// Make the folder `dir` with `make`, unless it exists: into a private folder, renamed
+/// into place in one step, so units running at once never see half of it, and the first
+/// rename wins.
+fn make_once(dir: &Path, out: &Path, progress: &dyn Progress, make: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    if dir.is_dir() {
         return Ok(());
     }
-    if labels.is_dir() {
+    progress.line(&format!("preparing {}", dir.display()));
+    let staging = out.join(format!(".staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    make(&staging)?;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("create folder", parent, "check the --out folder is writable", e))?;
+    }
+    if std::fs::rename(&staging, dir).is_err() && dir.is_dir() {
+        // Another unit got there first with the same contents.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    if dir.is_dir() {
         Ok(())
     } else {
         Err(Error::Artefact {
-            path: labels.to_path_buf(),
+            path: dir.to_path_buf(),
             problem: "could not be created".into(),
             fix: "check the --out folder is writable".into(),
         })
@@ -223,22 +287,18 @@ fn make_labels(
 /// The losses of one pre-training run, epoch by epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PretrainCurve {
-    /// Arm name.
+    /// Name of the pre-training (its first arm).
     pub arm: String,
+    /// Fold name.
+    pub fold: String,
     /// Seed.
     pub seed: u64,
     /// Weighted training loss per epoch.
     pub train: Vec<f64>,
     /// Weighted validation loss per epoch.
     pub validation: Vec<f64>,
-}
-
-impl PretrainCurve {
-    /// 1-based epoch with the lowest validation loss (the one kept).
-    pub fn kept_epoch(&self) -> usize {
-        let best = self.validation.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1));
-        best.map_or(0, |(i, _)| i + 1)
-    }
+    /// The epoch each checkpoint rule kept, by rule name (empty until the run finished).
+    pub kept: BTreeMap<String, usize>,
 }
 
 /// What a grid's output folder holds so far.
@@ -252,24 +312,46 @@ pub struct GridResults {
     pub curves: Vec<PretrainCurve>,
 }
 
+impl GridResults {
+    /// The grid, rebuilt from its record.
+    pub fn grid(&self) -> Grid {
+        Grid { spec: self.record.spec.clone(), config: self.record.config.clone(), path: GRID_FILE.into() }
+    }
+}
+
 /// Everything finished under a grid's output folder.
 pub fn collect(out: &Path) -> Result<GridResults> {
     let record: GridRecord = load_json(&out.join(GRID_FILE), "pass --grid-dir the --out folder of `pim grid`")?;
     let grid = Grid { spec: record.spec.clone(), config: record.config.clone(), path: out.join(GRID_FILE) };
+    let folds = grid.folds();
     let mut cells = Vec::new();
     let mut curves = Vec::new();
     for unit in grid.units() {
-        let arm = &grid.spec.arms[unit.arm];
-        for shots in grid.shots_of(arm) {
-            let path = cell_dir(out, &grid, &unit, shots).join(CELL_FILE);
+        for (arm, shots) in cells_of(&grid, &unit) {
+            let path =
+                cell_dir(out, &grid.spec.arms[arm].name, &folds[unit.fold].name, unit.seed, shots).join(CELL_FILE);
             if path.is_file() {
                 cells.push(load_json(&path, "delete the cell's folder to run it again")?);
             }
         }
-        let metrics = unit_dir(out, &grid, &unit).join("pretrain").join(METRICS_FILE);
+        let metrics = pretrain_dir(out, &grid, &unit).join(METRICS_FILE);
         if metrics.is_file() {
             let (train, validation) = read_losses(&metrics)?;
-            curves.push(PretrainCurve { arm: arm.name.clone(), seed: unit.seed, train, validation });
+            let arm = grid.spec.arms[unit.arms[0]].name.clone();
+            let checkpoints = pretrain_dir(out, &grid, &unit).join(CHECKPOINTS_FILE);
+            let kept = if checkpoints.is_file() {
+                load_json(&checkpoints, "delete the unit's pretrain folder")?
+            } else {
+                BTreeMap::new()
+            };
+            curves.push(PretrainCurve {
+                arm,
+                fold: folds[unit.fold].name.clone(),
+                seed: unit.seed,
+                train,
+                validation,
+                kept,
+            });
         }
     }
     Ok(GridResults { record, cells, curves })

@@ -9,9 +9,10 @@ use rayon::prelude::*;
 use super::quantities;
 use crate::data::config::{DatasetConfig, Modality};
 use crate::data::{ChannelLayout, Recording, Window};
+use crate::physics::AngleQuantity;
 use crate::physics::PhysicsConfig;
 use crate::physics::filter::{Band, FftFilter};
-use crate::physics::orientation::mean_angles_rad;
+use crate::physics::orientation::{mean_angles_rad, movement_angles_rad};
 use crate::physics::speed::mean_speed_mps;
 use crate::physics::symmetry::symmetry_distance;
 use crate::physics::xcorr::CrossCorrelator;
@@ -40,7 +41,7 @@ pub fn compute_quantities(
     physics: &PhysicsConfig,
     progress: &ProgressBar,
 ) -> Array2<f64> {
-    let columns = quantities(config).len();
+    let columns = quantities(config, physics.angle_quantity).len();
     let mut offsets = vec![Vec::new(); recordings.len()];
     for window in windows {
         offsets[window.recording].push(window.offset);
@@ -107,10 +108,17 @@ fn recording_rows(
                 signals.iter().map(|s| mean_speed_mps(window_of(&s.body, range.clone()), fs, physics.detrend_velocity)),
             );
             for s in &signals {
-                row.extend(mean_angles_rad(
-                    window_of(&s.gravity, range.clone()),
-                    s.mag.as_ref().map(|m| window_of(m, range.clone())),
-                ));
+                let means = || {
+                    mean_angles_rad(
+                        window_of(&s.gravity, range.clone()),
+                        s.mag.as_ref().map(|m| window_of(m, range.clone())),
+                    )
+                };
+                match physics.angle_quantity {
+                    AngleQuantity::MeanOrientation => row.extend(means()),
+                    AngleQuantity::MeanOrientationWithoutYaw => row.extend(&means()[..2]),
+                    AngleQuantity::Movement => row.extend(movement_angles_rad(window_of(&s.raw_acc, range.clone()))),
+                }
             }
             row.extend(pairs.iter().map(|&(left, right)| {
                 symmetry_distance(

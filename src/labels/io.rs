@@ -8,23 +8,8 @@ use std::path::{Path, PathBuf};
 
 use ndarray::ArrayView2;
 
+use crate::data::prepared::{KEY_COLUMNS, WindowInfo};
 use crate::error::{Error, Result};
-
-/// Where a window came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowInfo {
-    /// Subject id.
-    pub subject: String,
-    /// Class name (empty for unlabelled windows).
-    pub activity: String,
-    /// Source file relative to the data folder.
-    pub source: String,
-    /// First sample of the window among the file's data rows.
-    pub start: usize,
-}
-
-/// Columns before the quantities.
-pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,8 @@
 //! The `pseudo-label` stage: read a dataset, window it, compute every window's physical
 //! quantities, fit the discretiser on the training subjects' windows only, and write
-//! `features.csv`, `labels.csv`, `discretiser.json`, `config.json` and `run.json`.
+//! `features.csv`, `labels.csv`, `discretiser.json`, the prepared windows (`windows.npy`,
+//! `windows.csv`) that later stages load instead of the raw files, `config.json` and
+//! `run.json`.
 //!
 //! Nothing is written until everything has been computed, and then every file goes to a
 //! temporary name first ([`StagedOutputs`]): a failure leaves no partial output.
@@ -13,11 +15,11 @@ use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 use super::discretise::Discretiser;
-use super::io::{WindowInfo, write_table};
+use super::io::write_table;
 use super::{Quantity, Task, quantities};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
-use crate::data::{Recording, Window, cut_windows, read_dataset};
+use crate::data::{PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::output::StagedOutputs;
 use crate::progress::Progress;
@@ -56,11 +58,13 @@ struct RunRecord<'a> {
     notices: &'a [String],
 }
 
-/// Run the stage on `data_dir`, writing into `out_dir`; `command` is recorded in `run.json`.
+/// Run the stage on `data_dir`, writing into `out_dir`, with the prepared windows if
+/// `with_windows`; `command` is recorded in `run.json`.
 pub fn pseudo_label(
     config: &PimConfig,
     data_dir: &Path,
     out_dir: &Path,
+    with_windows: bool,
     command: &[String],
     progress: &dyn Progress,
 ) -> Result<PseudoLabelReport> {
@@ -111,14 +115,17 @@ pub fn pseudo_label(
             fix: "check dataset.split.train names subjects present in the data".into(),
         });
     }
-    let quantities = quantities(dataset);
+    let quantities = quantities(dataset, config.physics.angle_quantity);
     let names: Vec<String> = quantities.iter().map(|q| q.name.clone()).collect();
     let (discretiser, warnings) = Discretiser::fit(&config.labels, &names, values.select(Axis(0), &train_rows).view());
     notices.extend(warnings);
     let bins = discretiser.transform(values.view());
 
-    let infos = window_infos(config, &recordings, &windows);
-    write_outputs(&mut outputs, &infos, &names, &values, &bins)?;
+    let prepared = PreparedWindows::cut(&recordings, &windows, dataset);
+    if with_windows {
+        prepared.write(&mut outputs)?;
+    }
+    write_outputs(&mut outputs, &prepared.index, &names, &values, &bins)?;
     outputs.write_json("discretiser.json", &discretiser)?;
     outputs.write_json("config.json", config)?;
     let mut windows_by_split = BTreeMap::new();
@@ -157,20 +164,35 @@ pub fn pseudo_label(
     })
 }
 
-fn window_infos(config: &PimConfig, recordings: &[Recording], windows: &[Window]) -> Vec<WindowInfo> {
-    windows
-        .iter()
-        .map(|w| {
-            let recording = &recordings[w.recording];
-            let activity = config.dataset.class_by_id(&recording.activity).map(|c| c.name.clone()).unwrap_or_default();
-            WindowInfo {
-                subject: recording.subject.clone(),
-                activity,
-                source: recording.source.clone(),
-                start: recording.start + w.offset,
-            }
-        })
-        .collect()
+/// Read `data_dir` and write only its prepared windows (`windows.npy`, `windows.csv`),
+/// `config.json` and `run.json` into `out_dir`: what every stage but pre-training with PIM
+/// needs, for any split of the subjects.
+pub fn prepare_windows(
+    config: &PimConfig,
+    data_dir: &Path,
+    out_dir: &Path,
+    command: &[String],
+    progress: &dyn Progress,
+) -> Result<usize> {
+    let mut outputs = StagedOutputs::new(out_dir)?;
+    let bar = progress.bar("reading");
+    let recordings = read_dataset(data_dir, &config.dataset, &bar)?;
+    bar.finish_and_clear();
+    let (windows, _) = cut_windows(&recordings, config.dataset.window);
+    let prepared = PreparedWindows::cut(&recordings, &windows, &config.dataset);
+    prepared.write(&mut outputs)?;
+    outputs.write_json("config.json", config)?;
+    outputs.write_json(
+        "run.json",
+        &serde_json::json!({
+            "pim_version": env!("CARGO_PKG_VERSION"),
+            "command": command,
+            "windows": prepared.len(),
+            "recordings": recordings.len(),
+        }),
+    )?;
+    outputs.commit()?;
+    Ok(prepared.len())
 }
 
 fn write_outputs(

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::config::{DatasetConfig, Modality};
+use crate::physics::AngleQuantity;
 use crate::physics::orientation::YawSource;
 
 /// A pretext task: one prediction head per task in pre-training.
@@ -58,8 +59,9 @@ pub struct Quantity {
     pub yaw_source: Option<YawSource>,
 }
 
-/// The label columns of a dataset, in order: speeds, then angles, then symmetries.
-pub fn quantities(config: &DatasetConfig) -> Vec<Quantity> {
+/// The label columns of a dataset under an angle quantity, in order: speeds, then angles,
+/// then symmetries.
+pub fn quantities(config: &DatasetConfig, angles: AngleQuantity) -> Vec<Quantity> {
     let quantity = |name: String, task, unit: &str| Quantity { name, task, unit: unit.into(), yaw_source: None };
     let mut out: Vec<Quantity> = config
         .sensors
@@ -67,7 +69,7 @@ pub fn quantities(config: &DatasetConfig) -> Vec<Quantity> {
         .map(|s| quantity(format!("{}.{}", Task::Speed.name(), s.name), Task::Speed, "m/s"))
         .collect();
     for sensor in &config.sensors {
-        for angle in ["roll", "pitch", "yaw"] {
+        for &angle in angles.columns() {
             let mut q = quantity(format!("angle.{}.{angle}", sensor.name), Task::Angle, "rad");
             if angle == "yaw" {
                 q.yaw_source =

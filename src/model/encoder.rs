@@ -55,6 +55,11 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    /// Size of the embedding: the last convolution's filters.
+    pub fn embedding_size(&self) -> usize {
+        self.convs.last().map_or(0, |conv| conv.weight.val().dims()[0])
+    }
+
     /// Embed a batch of windows, without dropout (evaluation, frozen encoders).
     ///
     /// # Shapes

@@ -86,8 +86,7 @@ fn fused_inference_gives_the_layer_by_layer_embedding_bit_for_bit() {
     let encoder = EncoderConfig::new(45).init(&device());
     let windows = Tensor::<3>::random([5, 45, 125], Distribution::Normal(0.0, 1.0), &device());
     let fused: Vec<f32> = encoder.forward(windows.clone()).into_data().try_to_vec().unwrap();
-    let layered: Vec<f32> =
-        encoder::max_over_time(encoder.features(windows)).into_data().try_to_vec().unwrap();
+    let layered: Vec<f32> = encoder::max_over_time(encoder.features(windows)).into_data().try_to_vec().unwrap();
     assert_eq!(fused.len(), 5 * 96);
     assert!(fused == layered, "the fused pass must give the layer-by-layer values exactly");
 }

@@ -2,6 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What the angle task predicts per sensor (method.md, "Angles"; the paper's abstract says
+/// "angles of movement", its body is not available).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AngleQuantity {
+    /// Circular means of roll, pitch and yaw from gravity: the sensor's orientation.
+    #[default]
+    MeanOrientation,
+    /// Circular means of roll and pitch only, without the (magnetic) yaw.
+    MeanOrientationWithoutYaw,
+    /// Circular spread of roll and pitch of the raw acceleration within the window: how
+    /// much the limb's tilt moves, whatever its orientation.
+    Movement,
+}
+
+impl AngleQuantity {
+    /// The names of the angle columns of one sensor, in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            AngleQuantity::MeanOrientation => &["roll", "pitch", "yaw"],
+            AngleQuantity::MeanOrientationWithoutYaw => &["roll", "pitch"],
+            AngleQuantity::Movement => &["roll_spread", "pitch_spread"],
+        }
+    }
+}
+
 /// The physics group of a config: the choices method.md makes where the paper is silent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -17,6 +43,8 @@ pub struct PhysicsConfig {
     pub max_lag_fraction: f64,
     /// Sakoe-Chiba band (samples) of the symmetry DTW; `null` for none.
     pub dtw_band: Option<usize>,
+    /// What the angle task predicts.
+    pub angle_quantity: AngleQuantity,
 }
 
 impl Default for PhysicsConfig {
@@ -27,6 +55,7 @@ impl Default for PhysicsConfig {
             detrend_velocity: true,
             max_lag_fraction: 0.25,
             dtw_band: None,
+            angle_quantity: AngleQuantity::MeanOrientation,
         }
     }
 }

@@ -18,4 +18,4 @@ pub mod xcorr;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use config::PhysicsConfig;
+pub use config::{AngleQuantity, PhysicsConfig};

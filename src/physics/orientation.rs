@@ -12,6 +12,13 @@
 //!
 //! A window's angle is the circular mean `atan2(mean sin, mean cos)`, so angles near
 //! +-pi average to +-pi rather than to 0.
+//!
+//! The angle *of movement* (an option, `physics.angle_quantity = "movement"`) is instead
+//! how much a sensor's tilt varies within the window: roll and pitch of every raw
+//! acceleration sample (gravity plus the limb's own acceleration), summarised by their
+//! circular standard deviation `sqrt(-2 ln R)`, `R` the length of the mean unit vector
+//! (Mardia and Jupp 2000, eq. 2.3.11; scipy's `circstd`). It does not depend on how the
+//! sensor was worn or which way the subject faced, which the mean orientation does.
 
 /// How a sensor's yaw is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,6 +55,29 @@ pub fn gravity_azimuth_rad(g: [f64; 3]) -> f64 {
 pub fn circular_mean_rad(angles: impl IntoIterator<Item = f64>) -> f64 {
     let (sin_sum, cos_sum) = angles.into_iter().fold((0.0, 0.0), |(s, c), a| (s + a.sin(), c + a.cos()));
     sin_sum.atan2(cos_sum)
+}
+
+/// Circular standard deviation (radians, >= 0) of angles in radians: `sqrt(-2 ln R)` with
+/// `R = |mean of (cos, sin)|`; 0 for identical angles, growing without bound as they
+/// spread evenly around the circle.
+pub fn circular_spread_rad(angles: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut sin_sum, mut cos_sum, mut n) = (0.0, 0.0, 0usize);
+    for a in angles {
+        sin_sum += a.sin();
+        cos_sum += a.cos();
+        n += 1;
+    }
+    let resultant = (sin_sum.hypot(cos_sum) / n.max(1) as f64).min(1.0);
+    (-2.0 * resultant.ln()).sqrt()
+}
+
+/// The spread of roll and pitch (radians) over a window of raw acceleration samples
+/// `acc_mps2`: the angle of movement.
+pub fn movement_angles_rad(acc_mps2: [&[f64]; 3]) -> [f64; 2] {
+    let n = acc_mps2[0].len();
+    let (rolls, pitches): (Vec<f64>, Vec<f64>) =
+        (0..n).map(|t| roll_pitch_rad([acc_mps2[0][t], acc_mps2[1][t], acc_mps2[2][t]])).unzip();
+    [circular_spread_rad(rolls), circular_spread_rad(pitches)]
 }
 
 /// Circular-mean roll, pitch and yaw (radians) over a window of gravity samples
@@ -159,5 +189,44 @@ mod tests {
         assert!((roll - 0.3).abs() < 1e-12 && pitch.abs() < 1e-12, "roll {roll}, pitch {pitch}");
         // gx = 0 and gy > 0 for both: azimuth pi/2.
         assert!((yaw - PI / 2.0).abs() < 1e-12, "yaw {yaw}");
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use std::f64::consts::PI;
+
+    use super::*;
+
+    #[test]
+    fn identical_angles_do_not_spread() {
+        assert!(circular_spread_rad([0.3; 10]).abs() < 1e-7);
+        // Around the +-pi seam too: the spread is circular.
+        assert!(circular_spread_rad([PI - 0.01, -PI + 0.01]) < 0.011);
+    }
+
+    #[test]
+    fn two_angles_spread_by_hand() {
+        // +-a: R = cos a, so the spread is sqrt(-2 ln cos a).
+        for a in [0.1f64, 0.5, 1.0, 1.5] {
+            let want = (-2.0 * a.cos().ln()).sqrt();
+            assert!((circular_spread_rad([a, -a]) - want).abs() < 1e-12, "a = {a}");
+        }
+    }
+
+    #[test]
+    fn movement_angles_of_a_still_sensor_are_zero_and_of_a_swinging_one_are_not() {
+        // Still: gravity along +z in every sample.
+        let z = vec![9.8; 50];
+        let zero = vec![0.0; 50];
+        let still = movement_angles_rad([&zero, &zero, &z]);
+        assert!(still[0].abs() < 1e-7 && still[1].abs() < 1e-7, "{still:?}");
+        // Rolling back and forth by +-0.4 rad about x: roll spreads, pitch stays 0.
+        let roll: Vec<f64> = (0..50).map(|t| 0.4 * (t as f64 * 0.3).sin()).collect();
+        let y: Vec<f64> = roll.iter().map(|r| 9.8 * r.sin()).collect();
+        let z: Vec<f64> = roll.iter().map(|r| 9.8 * r.cos()).collect();
+        let swinging = movement_angles_rad([&zero, &y, &z]);
+        assert!((swinging[0] - circular_spread_rad(roll.iter().copied())).abs() < 1e-12);
+        assert!(swinging[0] > 0.2 && swinging[1].abs() < 1e-7, "{swinging:?}");
     }
 }

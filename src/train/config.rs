@@ -96,6 +96,56 @@ impl std::str::FromStr for PretrainMethod {
     }
 }
 
+/// Which pre-training epoch a run keeps as its encoder (method.md, "Protocol": a choice the
+/// paper leaves open). A run records the epoch every rule picks and saves every rule's
+/// encoder; this one becomes `encoder.bpk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointRule {
+    /// The epoch of lowest weighted validation loss.
+    LowestValidationLoss,
+    /// The last epoch.
+    LastEpoch,
+    /// The epoch of lowest weighted validation loss over the loss terms that improved: those
+    /// whose validation loss fell below its first-epoch value at some epoch (a term that
+    /// only rises, as PIM's angle task on DSADS, does not hold the choice at epoch 1).
+    ImprovingTasks,
+    /// The epoch whose frozen encoder best separates the validation subjects' activities:
+    /// macro-F1 of a nearest-centroid probe, two-fold over the validation windows.
+    Probe,
+}
+
+impl CheckpointRule {
+    /// Every rule.
+    pub const ALL: [CheckpointRule; 4] = [
+        CheckpointRule::LowestValidationLoss,
+        CheckpointRule::LastEpoch,
+        CheckpointRule::ImprovingTasks,
+        CheckpointRule::Probe,
+    ];
+
+    /// The rule's name, as in configs and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckpointRule::LowestValidationLoss => "lowest_validation_loss",
+            CheckpointRule::LastEpoch => "last_epoch",
+            CheckpointRule::ImprovingTasks => "improving_tasks",
+            CheckpointRule::Probe => "probe",
+        }
+    }
+}
+
+/// Which windows pre-training learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PretrainPool {
+    /// The training subjects' windows.
+    TrainingSubjects,
+    /// Every subject's windows, their labels unused: transductive, since the test
+    /// subjects' signals are seen (never their labels). Reported as such.
+    AllSubjects,
+}
+
 /// Pre-training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -117,6 +167,10 @@ pub struct PretrainConfig {
     pub mask_ratio: f64,
     /// Transformation strengths (method `transform`).
     pub transform: TransformConfig,
+    /// Which epoch becomes `encoder.bpk`.
+    pub checkpoint: CheckpointRule,
+    /// Which windows it learns from.
+    pub pool: PretrainPool,
 }
 
 impl Default for PretrainConfig {
@@ -130,6 +184,8 @@ impl Default for PretrainConfig {
             loss_weights: LossWeights { speed: 1.0, angle: 1.0, symmetry: 1.0 },
             mask_ratio: 0.1,
             transform: TransformConfig::default(),
+            checkpoint: CheckpointRule::LowestValidationLoss,
+            pool: PretrainPool::TrainingSubjects,
         }
     }
 }
@@ -151,6 +207,12 @@ pub struct FinetuneConfig {
     pub batch_size: usize,
     /// Adam learning rate.
     pub learning_rate: f64,
+    /// Score the validation subjects every this many epochs (and after the last one); the
+    /// checkpoint kept is the best of those scored. 1 scores every epoch.
+    pub validate_every: usize,
+    /// If set, stop once this many epochs have passed without a better validation score
+    /// (early stopping); the best checkpoint is kept either way.
+    pub patience: Option<usize>,
 }
 
 impl FinetuneConfig {
@@ -173,6 +235,8 @@ impl Default for FinetuneConfig {
             max_steps: None,
             batch_size: 64,
             learning_rate: 1e-3,
+            validate_every: 1,
+            patience: None,
         }
     }
 }
@@ -214,6 +278,16 @@ impl PretrainConfig {
             })
         };
         validate_training(path, "pretrain", self.epochs, self.batch_size, self.learning_rate)?;
+        let w = &self.loss_weights;
+        for (field, weight) in [("speed", w.speed), ("angle", w.angle), ("symmetry", w.symmetry)] {
+            if !(weight.is_finite() && weight >= 0.0) {
+                return bad(
+                    &format!("loss_weights.{field}"),
+                    format!("is {weight}"),
+                    "use a finite weight of at least 0",
+                );
+            }
+        }
         if !(self.mask_ratio > 0.0 && self.mask_ratio < 1.0) {
             return bad("mask_ratio", format!("is {}", self.mask_ratio), "use a share in (0, 1); the method uses 0.1");
         }

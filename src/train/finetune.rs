@@ -19,8 +19,9 @@ use serde::Serialize;
 
 use super::backend::Backend;
 use super::checkpoint::{load_json, load_module, save_json, save_module, save_text};
-use super::pretrain::encoder_config;
-use super::windows::{Normaliser, WindowSet};
+use super::config::CheckpointRule;
+use super::pretrain::{ENCODER_FILE, ENCODERS_DIR, encoder_config};
+use super::windows::{Normaliser, WindowSet, WindowSource};
 use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
@@ -68,14 +69,46 @@ impl ClassifierModel {
     }
 }
 
+/// A pre-trained encoder and the `pim pretrain` run folder that made it (its config and
+/// normaliser).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Init {
+    /// The run folder.
+    pub run: PathBuf,
+    /// The encoder's weights.
+    pub encoder: PathBuf,
+}
+
+impl Init {
+    /// The encoder that `path` names: a run folder (its `encoder.bpk`, or with `rule` its
+    /// `encoders/<rule>.bpk`), or an encoder file in one (`encoder.bpk`,
+    /// `encoders/<rule>.bpk`).
+    pub fn resolve(path: &Path, rule: Option<CheckpointRule>) -> Self {
+        if path.is_dir() {
+            let encoder = match rule {
+                Some(rule) => path.join(ENCODERS_DIR).join(format!("{}.bpk", rule.name())),
+                None => path.join(ENCODER_FILE),
+            };
+            return Init { run: path.to_path_buf(), encoder };
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let run = if folder.file_name().is_some_and(|n| n == ENCODERS_DIR) {
+            folder.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            folder.to_path_buf()
+        };
+        Init { run, encoder: path.to_path_buf() }
+    }
+}
+
 /// Where the stage reads and writes.
 #[derive(Debug, Clone)]
 pub struct FinetunePaths {
-    /// The dataset folder.
-    pub data: PathBuf,
+    /// Where the windows come from.
+    pub data: WindowSource,
     /// A pre-trained `encoder.bpk` (its folder holds the run's config and normaliser), or
     /// `None` to start from random weights.
-    pub init: Option<PathBuf>,
+    pub init: Option<Init>,
     /// The run folder to write.
     pub out: PathBuf,
 }
@@ -87,10 +120,10 @@ pub struct FinetuneEpoch {
     pub epoch: usize,
     /// Mean cross-entropy on the drawn windows.
     pub train_loss: f64,
-    /// Macro-F1 on the validation subjects.
-    pub validation_macro_f1: f64,
-    /// Accuracy on the validation subjects.
-    pub validation_accuracy: f64,
+    /// Macro-F1 on the validation subjects, if this epoch was scored.
+    pub validation_macro_f1: Option<f64>,
+    /// Accuracy on the validation subjects, if this epoch was scored.
+    pub validation_accuracy: Option<f64>,
 }
 
 /// The outcome of a run.
@@ -121,8 +154,8 @@ pub fn finetune(
     let mut notices = Vec::new();
     // Check the pre-trained run before reading data or writing anything.
     let pretrained_normaliser: Option<Normaliser> = match &paths.init {
-        Some(encoder) => {
-            let fix = "pass --init the encoder.bpk of a `pim pretrain` run folder";
+        Some(Init { run, encoder }) => {
+            let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
             if !encoder.is_file() {
                 return Err(Error::Artefact {
                     path: encoder.clone(),
@@ -130,7 +163,6 @@ pub fn finetune(
                     fix: fix.into(),
                 });
             }
-            let run = encoder.parent().unwrap_or(Path::new("."));
             let run_config_path = run.join("config.json");
             let pretrained: PimConfig = load_json(&run_config_path, fix)?;
             check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
@@ -157,7 +189,7 @@ pub fn finetune(
     }
     if draw.windows.is_empty() {
         return Err(Error::BadDataset {
-            path: paths.data.clone(),
+            path: paths.data.path().to_path_buf(),
             problem: "holds no labelled windows of the training subjects".into(),
             fix: "check dataset.split.train and that the windows carry activity labels".into(),
         });
@@ -176,7 +208,7 @@ pub fn finetune(
     let device = backend.device(config.seed)?;
     let training_device = device.clone().autodiff();
     let mut model = ClassifierModel::init(config, set.channels, &training_device);
-    if let Some(path) = &paths.init {
+    if let Some(Init { encoder: path, .. }) = &paths.init {
         let fix = "pass --init an encoder.bpk made with this config's dataset and model groups";
         model.encoder = load_module(model.encoder, path, fix)?;
     }
@@ -184,50 +216,63 @@ pub fn finetune(
     let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
     let settings = &config.finetune;
     let mut history = Vec::new();
-    let (mut best_epoch, mut best_f1) = (0, f64::NEG_INFINITY);
+    let (mut best_epoch, mut best_f1, mut best_model) = (0, f64::NEG_INFINITY, None);
     let epochs = settings.epochs_for(draw.windows.len());
+    // A frozen encoder never changes: embed the drawn and validation windows once.
+    let frozen = settings.freeze_encoder.then(|| {
+        let encoder = model.encoder.valid();
+        (embed_all(&encoder, &set, &draw.windows, &device), embed_all(&encoder, &set, &validation, &device))
+    });
     let bar = progress.bar("finetune");
     bar.set_length(epochs as u64);
     for epoch in 1..=epochs {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_stream(epoch as u64);
-        let mut order = draw.windows.clone();
+        let mut order: Vec<usize> = (0..draw.windows.len()).collect();
         order.shuffle(&mut rng);
         let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
         let mut loss_sum = 0.0;
         for batch in order.chunks(settings.batch_size) {
-            let embedding = if settings.freeze_encoder {
-                // A frozen encoder runs without dropout and outside the graph: only the
-                // classifier learns.
-                let frozen = model.encoder.valid().forward(set.batch(batch, &device));
-                Tensor::from_data(frozen.into_data(), &training_device)
-            } else {
-                model.encoder.forward_train(set.batch(batch, &training_device), &mut masks)
+            let windows: Vec<usize> = batch.iter().map(|&k| draw.windows[k]).collect();
+            let embedding = match &frozen {
+                // Only the classifier learns, on the cached embeddings.
+                Some((drawn, _)) => rows(drawn, batch, &training_device),
+                None => model.encoder.forward_train(set.batch(&windows, &training_device), &mut masks),
             };
             let targets: Vec<i64> =
-                batch.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();
+                windows.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();
             let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch.len()]), &training_device);
             let loss = loss_fn.forward(model.classifier.forward(embedding), targets);
             loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * batch.len() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(settings.learning_rate, model, grads);
         }
-        let predicted = model.valid().predict(&set, &validation, &device);
-        let confusion = ConfusionMatrix::new(classes.len(), &truth, &predicted);
-        let record = FinetuneEpoch {
+        let mut record = FinetuneEpoch {
             epoch,
             train_loss: loss_sum / order.len() as f64,
-            validation_macro_f1: confusion.macro_f1(),
-            validation_accuracy: confusion.accuracy(),
+            validation_macro_f1: None,
+            validation_accuracy: None,
         };
-        if record.validation_macro_f1 > best_f1 {
-            best_f1 = record.validation_macro_f1;
-            best_epoch = epoch;
-            save_module(model.clone(), &paths.out.join(MODEL_FILE))?;
+        if epoch % settings.validate_every == 0 || epoch == epochs {
+            let scored = model.valid();
+            let predicted = match &frozen {
+                Some((_, validation_embeddings)) => classify(&scored.classifier, validation_embeddings.clone()),
+                None => scored.predict(&set, &validation, &device),
+            };
+            let confusion = ConfusionMatrix::new(classes.len(), &truth, &predicted);
+            let macro_f1 = confusion.macro_f1();
+            (record.validation_macro_f1, record.validation_accuracy) = (Some(macro_f1), Some(confusion.accuracy()));
+            if macro_f1 > best_f1 {
+                (best_f1, best_epoch, best_model) = (macro_f1, epoch, Some(model.clone()));
+            }
         }
         history.push(record);
         bar.inc(1);
+        if settings.patience.is_some_and(|patience| epoch - best_epoch >= patience) {
+            break;
+        }
     }
+    save_module(best_model.expect("the last epoch is always scored"), &paths.out.join(MODEL_FILE))?;
     bar.finish_and_clear();
     write_metrics(&paths.out.join("metrics.csv"), &history)?;
     let report = FinetuneReport {
@@ -267,8 +312,38 @@ fn write_shots(path: &Path, set: &WindowSet, windows: &[usize], config: &PimConf
 
 fn write_metrics(path: &Path, history: &[FinetuneEpoch]) -> Result<()> {
     let mut text = String::from("epoch,train_loss,validation_macro_f1,validation_accuracy\n");
+    let optional = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for r in history {
-        text += &format!("{},{},{},{}\n", r.epoch, r.train_loss, r.validation_macro_f1, r.validation_accuracy);
+        text += &format!(
+            "{},{},{},{}\n",
+            r.epoch,
+            r.train_loss,
+            optional(r.validation_macro_f1),
+            optional(r.validation_accuracy)
+        );
     }
     save_text(path, &text)
+}
+
+/// The embeddings of `windows` under `encoder`, in batches of 256.
+fn embed_all(encoder: &Encoder, set: &WindowSet, windows: &[usize], device: &Device) -> Tensor<2> {
+    let parts: Vec<Tensor<2>> = windows.chunks(256).map(|batch| encoder.forward(set.batch(batch, device))).collect();
+    Tensor::cat(parts, 0)
+}
+
+/// Rows `indices` of `embeddings`, as a tensor on `device`.
+fn rows(embeddings: &Tensor<2>, indices: &[usize], device: &Device) -> Tensor<2> {
+    let indices: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    let selected = embeddings.clone().select(
+        0,
+        Tensor::<1, Int>::from_data(TensorData::new(indices.clone(), [indices.len()]), &embeddings.device()),
+    );
+    Tensor::from_data(selected.into_data(), device)
+}
+
+/// The predicted class of each embedding.
+fn classify(classifier: &Classifier, embeddings: Tensor<2>) -> Vec<usize> {
+    let classes: Vec<i64> =
+        classifier.forward(embeddings).argmax(1).into_data().convert::<i64>().try_to_vec().expect("int data");
+    classes.into_iter().map(|c| c as usize).collect()
 }

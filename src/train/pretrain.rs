@@ -8,11 +8,12 @@
 //! that is killed and started again with the same command resumes where it stopped and
 //! ends with the numbers an uninterrupted run would have.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -21,15 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
 use super::checkpoint::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
-use super::config::PretrainMethod;
+use super::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use super::objective::{Objective, TaskTargets};
-use super::windows::{Normaliser, WindowSet, read_labels};
+use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
 use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
 use crate::config::PimConfig;
 use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
+use crate::eval::ConfusionMatrix;
 use crate::labels::Task;
 use crate::model::{Decoder, DecoderConfig, DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
 use crate::progress::Progress;
@@ -42,6 +44,12 @@ pub const PRETRAIN_MODEL_FILE: &str = "pretrain_model.bpk";
 pub const METRICS_FILE: &str = "metrics.csv";
 /// Resume state, rewritten after every epoch.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Under [`CHECKPOINT_DIR`]: the whole network after each epoch, until the run ends.
+const EPOCHS_DIR: &str = "epochs";
+/// Every checkpoint rule's encoder, `<rule>.bpk`.
+pub const ENCODERS_DIR: &str = "encoders";
+/// The epoch each checkpoint rule kept.
+pub const CHECKPOINTS_FILE: &str = "checkpoints.json";
 
 /// The encoder and what the method puts on top of it.
 #[derive(Module, Debug)]
@@ -60,8 +68,8 @@ pub struct PretrainModel {
 pub struct PretrainPaths {
     /// Output of `pim pseudo-label` (labels.csv, config.json); method `pim` only.
     pub labels: Option<PathBuf>,
-    /// The dataset folder.
-    pub data: PathBuf,
+    /// Where the windows come from.
+    pub data: WindowSource,
     /// The run folder to write.
     pub out: PathBuf,
 }
@@ -84,10 +92,13 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Each loss term on the training windows (PIM: per task), in term order.
     pub train_terms: Vec<f64>,
-    /// Weighted total loss on the validation windows (the selection criterion).
+    /// Weighted total loss on the validation windows (the default selection criterion).
     pub validation_loss: f64,
     /// Each loss term on the validation windows.
     pub validation_terms: Vec<f64>,
+    /// Macro-F1 of the nearest-centroid probe on the validation windows (`None` without
+    /// labelled validation windows).
+    pub probe_macro_f1: Option<f64>,
     /// Training throughput (forward, backward, optimiser step).
     pub windows_per_second: f64,
     /// Wall time of the epoch, validation included.
@@ -98,8 +109,6 @@ pub struct EpochRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ResumeState {
     history: Vec<EpochRecord>,
-    best_epoch: usize,
-    best_loss: f64,
 }
 
 /// The outcome of a run.
@@ -109,7 +118,9 @@ pub struct PretrainReport {
     pub terms: Vec<String>,
     /// Every epoch's figures.
     pub history: Vec<EpochRecord>,
-    /// Epoch whose weights were kept.
+    /// The epoch each checkpoint rule keeps.
+    pub kept: BTreeMap<CheckpointRule, usize>,
+    /// The epoch whose weights are `encoder.bpk` (the config's rule).
     pub best_epoch: usize,
     /// Its validation loss.
     pub best_loss: f64,
@@ -117,6 +128,19 @@ pub struct PretrainReport {
     pub resumed_after: usize,
     /// Things the user should know.
     pub notices: Vec<String>,
+}
+
+/// The windows and objective of a run.
+struct Inputs {
+    set: WindowSet,
+    /// Windows trained on.
+    pool: Vec<usize>,
+    /// Windows scored for the validation loss.
+    validation: Vec<usize>,
+    /// Labelled validation windows, for the probe.
+    probe: Vec<usize>,
+    normaliser: Normaliser,
+    objective: Objective,
 }
 
 /// Run pre-training with `config` (effective, flags applied) on `backend`.
@@ -127,46 +151,166 @@ pub fn pretrain(
     progress: &dyn Progress,
 ) -> Result<PretrainReport> {
     let mut notices = Vec::new();
+    let labels_dir = check_labels(config, paths, &mut notices)?;
+    let resume = read_resume_state(config, &paths.out)?;
+    if let Some(report) = finished_report(config, &paths.out, resume.as_ref())? {
+        return Ok(report);
+    }
+    let mut inputs = read_inputs(config, paths, labels_dir, &mut notices, progress)?;
+    // Inputs are good: only now does the run folder get its files.
+    ensure_folder(&paths.out)?;
+    if resume.is_none() {
+        save_json(config, &paths.out.join("config.json"))?;
+    }
+    save_json(&inputs.normaliser, &paths.out.join(NORMALISER_FILE))?;
+    let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
+    std::fs::create_dir_all(checkpoint_dir.join(EPOCHS_DIR))
+        .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
+
+    let device = backend.device(config.seed)?;
+    let training_device = device.clone().autodiff();
+    let mut model = init_model(config, inputs.set.channels, &inputs.objective, &training_device);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let (mut state, resumed_after) = match resume {
+        Some(state) => {
+            let fix = "delete the run folder's checkpoint/ to start over";
+            model = load_module(model, &checkpoint_dir.join("model.bpk"), fix)?;
+            optimizer = load_optimizer(optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
+            let done = state.history.len();
+            progress.line(&format!("resuming {} after epoch {done}", paths.out.display()));
+            (state, done)
+        }
+        None => (ResumeState { history: Vec::new() }, 0),
+    };
+    let names = inputs.objective.term_names();
+    for epoch in resumed_after + 1..=config.pretrain.epochs {
+        let (next, record) = train_epoch(config, &mut inputs, model, &mut optimizer, epoch, &device, progress)?;
+        model = next;
+        check_finite(&record, &names, &paths.out)?;
+        progress.line(&epoch_line(&record, config.pretrain.epochs, &names));
+        state.history.push(record);
+        write_metrics(&paths.out.join(METRICS_FILE), &names, &state.history)?;
+        save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
+        save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
+        save_optimizer(&optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
+        save_json(&state, &checkpoint_dir.join("state.json"))?;
+    }
+    let kept = keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?;
+    let best_epoch = kept[&config.pretrain.checkpoint];
+    let pool_subjects: BTreeSet<&str> = inputs.pool.iter().map(|&i| inputs.set.subjects[i].as_str()).collect();
+    save_json(
+        &serde_json::json!({
+            "pim_version": env!("CARGO_PKG_VERSION"),
+            "seed": config.seed,
+            "backend": backend,
+            "method": config.pretrain.method,
+            "pool": config.pretrain.pool,
+            "pool_subjects": pool_subjects,
+            "pool_windows": inputs.pool.len(),
+            "kept_epochs": kept.iter().map(|(rule, epoch)| (rule.name(), epoch)).collect::<BTreeMap<_, _>>(),
+            "notices": notices,
+        }),
+        &paths.out.join("run.json"),
+    )?;
+    Ok(PretrainReport {
+        best_loss: state.history[best_epoch - 1].validation_loss,
+        terms: names,
+        history: state.history,
+        kept,
+        best_epoch,
+        resumed_after,
+        notices,
+    })
+}
+
+/// The report of a run in `out` that already finished all its epochs and kept its
+/// checkpoints (a rerun, e.g. by a resumed grid), without reading any data.
+fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>) -> Result<Option<PretrainReport>> {
+    let Some(state) = resume else { return Ok(None) };
+    let checkpoints = out.join(CHECKPOINTS_FILE);
+    if state.history.len() < config.pretrain.epochs || !checkpoints.is_file() {
+        return Ok(None);
+    }
+    let by_name: BTreeMap<String, usize> = load_json(&checkpoints, "delete the run folder to start over")?;
+    let kept: BTreeMap<CheckpointRule, usize> =
+        CheckpointRule::ALL.into_iter().filter_map(|rule| by_name.get(rule.name()).map(|&e| (rule, e))).collect();
+    let Some(&best_epoch) = kept.get(&config.pretrain.checkpoint) else { return Ok(None) };
+    let metrics = out.join(METRICS_FILE);
+    let terms = read_term_names(&metrics)?;
+    Ok(Some(PretrainReport {
+        best_loss: state.history[best_epoch - 1].validation_loss,
+        terms,
+        history: state.history.clone(),
+        kept,
+        best_epoch,
+        resumed_after: state.history.len(),
+        notices: Vec::new(),
+    }))
+}
+
+/// The loss term names of a `metrics.csv` (its `train_<term>` columns).
+fn read_term_names(path: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("read", path, "delete the run folder to start over", e))?;
+    let header = text.lines().next().unwrap_or_default();
+    Ok(header.split(',').filter_map(|c| c.strip_prefix("train_")).filter(|c| *c != "loss").map(String::from).collect())
+}
+
+/// The labels folder method `pim` learns from, checked against `config`.
+fn check_labels<'a>(
+    config: &PimConfig,
+    paths: &'a PretrainPaths,
+    notices: &mut Vec<String>,
+) -> Result<Option<&'a Path>> {
     let method = config.pretrain.method;
-    let labels_dir = match (&paths.labels, method) {
+    match (&paths.labels, method) {
         (Some(dir), PretrainMethod::Pim) => {
             let labels_config_path = dir.join("config.json");
             let labels_config: PimConfig =
                 load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
             check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
-            Some(dir)
+            Ok(Some(dir))
         }
-        (None, PretrainMethod::Pim) => {
-            return Err(Error::InvalidConfig {
-                path: "<command line>".into(),
-                field: "--labels".into(),
-                problem: "is missing: method pim learns the pseudo-labels".into(),
-                fix: "run `pim pseudo-label` first and pass its --out as --labels".into(),
-            });
-        }
+        (None, PretrainMethod::Pim) => Err(Error::InvalidConfig {
+            path: "<command line>".into(),
+            field: "--labels".into(),
+            problem: "is missing: method pim learns the pseudo-labels".into(),
+            fix: "run `pim pseudo-label` first and pass its --out as --labels".into(),
+        }),
         (Some(_), PretrainMethod::Masked | PretrainMethod::Transform) => {
             notices.push(format!("method {} does not use pseudo-labels: --labels is ignored", method.name()));
-            None
+            Ok(None)
         }
-        (None, PretrainMethod::Masked | PretrainMethod::Transform) => None,
-    };
+        (None, PretrainMethod::Masked | PretrainMethod::Transform) => Ok(None),
+    }
+}
 
-    let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
-    let state_path = checkpoint_dir.join("state.json");
-    let resume: Option<ResumeState> = if state_path.is_file() {
-        let run_config_path = paths.out.join("config.json");
-        let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
-        check_same_groups(
-            &saved,
-            config,
-            &run_config_path,
-            &["seed", "dataset", "physics", "labels", "model", "pretrain"],
-        )?;
-        Some(load_json(&state_path, "delete the run folder's checkpoint/ to start over")?)
-    } else {
-        None
-    };
+/// The resume state of an interrupted run in `out`, if any, checked against `config`.
+fn read_resume_state(config: &PimConfig, out: &Path) -> Result<Option<ResumeState>> {
+    let state_path = out.join(CHECKPOINT_DIR).join("state.json");
+    if !state_path.is_file() {
+        return Ok(None);
+    }
+    let run_config_path = out.join("config.json");
+    let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
+    check_same_groups(
+        &saved,
+        config,
+        &run_config_path,
+        &["seed", "dataset", "physics", "labels", "model", "pretrain"],
+    )?;
+    Ok(Some(load_json(&state_path, "delete the run folder's checkpoint/ to start over")?))
+}
 
+/// The windows (normalised unless the objective transforms them first), the pool trained
+/// on, the validation windows and the objective.
+fn read_inputs(
+    config: &PimConfig,
+    paths: &PretrainPaths,
+    labels_dir: Option<&Path>,
+    notices: &mut Vec<String>,
+    progress: &dyn Progress,
+) -> Result<Inputs> {
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
@@ -176,11 +320,23 @@ pub fn pretrain(
         notices.push("no validation subjects: the checkpoint is chosen by training loss".into());
         validation = train.clone();
     }
+    let probe = set.labelled_indices_of(SplitRole::Validation);
+    let pool = match config.pretrain.pool {
+        PretrainPool::TrainingSubjects => train.clone(),
+        PretrainPool::AllSubjects => {
+            notices.push(
+                "transductive pre-training (pool all_subjects): the validation and test subjects' windows are \
+                 trained on, without their labels; the validation loss is no longer held out"
+                    .into(),
+            );
+            (0..set.len()).collect()
+        }
+    };
     let normaliser = Normaliser::fit(&set, &train);
-    let objective = match method {
+    let objective = match config.pretrain.method {
         PretrainMethod::Pim => {
-            let (names, labels) = read_labels(labels_dir.expect("method pim's labels are checked above"), &set)?;
-            let tasks = active_tasks(config, &names, &mut notices)?;
+            let (names, labels) = read_labels(labels_dir.expect("method pim's labels are checked first"), &set)?;
+            let tasks = active_tasks(config, &names, notices)?;
             let targets = TaskTargets::new(&tasks, &names, &labels);
             Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights }
         }
@@ -192,110 +348,175 @@ pub fn pretrain(
         },
     };
     // Transformations act on physical units, so that objective normalises per batch.
-    if method != PretrainMethod::Transform {
+    if config.pretrain.method != PretrainMethod::Transform {
         set.normalise(&normaliser);
     }
-    // Inputs are good: only now does the run folder get its files.
-    ensure_folder(&paths.out)?;
-    if resume.is_none() {
-        save_json(config, &paths.out.join("config.json"))?;
-    }
-    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
-    let device = backend.device(config.seed)?;
+    Ok(Inputs { set, pool, validation, probe, normaliser, objective })
+}
+
+/// One epoch: a seeded shuffle of the pool, a step per batch, then the validation loss and
+/// the probe. Returns the updated model and the epoch's figures.
+fn train_epoch(
+    config: &PimConfig,
+    inputs: &mut Inputs,
+    mut model: PretrainModel,
+    optimizer: &mut ModuleOptimizer,
+    epoch: usize,
+    device: &Device,
+    progress: &dyn Progress,
+) -> Result<(PretrainModel, EpochRecord)> {
+    let started = Instant::now();
     let training_device = device.clone().autodiff();
-    let mut model = init_model(config, set.channels, &objective, &training_device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let (mut state, resumed_after) = match resume {
-        Some(state) => {
-            let fix = "delete the run folder's checkpoint/ to start over";
-            model = load_module(model, &checkpoint_dir.join("model.bpk"), fix)?;
-            optimizer = load_optimizer(optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
-            let done = state.history.len();
-            progress.line(&format!("resuming {} after epoch {done}", paths.out.display()));
-            (state, done)
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    rng.set_stream(epoch as u64);
+    let mut order = inputs.pool.clone();
+    order.shuffle(&mut rng);
+    let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
+    let objective = &inputs.objective;
+    let weights = objective.term_weights();
+    let bar = progress.bar("epoch");
+    bar.set_length(order.len() as u64);
+    let mut sums = TermSums::new(weights.len());
+    for batch in order.chunks(config.pretrain.batch_size) {
+        let terms = objective.terms(&model, &inputs.set, batch, Some(&mut masks), &mut rng, &training_device);
+        let mut total: Option<Tensor<1>> = None;
+        for (t, term) in terms.into_iter().enumerate() {
+            let Some(term) = term else { continue };
+            sums.add(t, &term.loss, term.count);
+            let weighted = term.loss * weights[t];
+            total = Some(match total {
+                Some(sum) => sum + weighted,
+                None => weighted,
+            });
         }
-        None => (ResumeState { history: Vec::new(), best_epoch: 0, best_loss: f64::INFINITY }, 0),
+        let total = total.expect("every batch has a term");
+        let grads = GradientsParams::from_grads(total.backward(), &model);
+        model = optimizer.step(config.pretrain.learning_rate, model, grads);
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    let train_seconds = started.elapsed().as_secs_f64();
+    let train_terms = sums.means();
+    let scored = model.valid();
+    let validation_terms = evaluate(&scored, objective, &inputs.set, &inputs.validation, config.seed, device);
+    let probe_macro_f1 =
+        (!inputs.probe.is_empty()).then(|| probe(&scored.encoder, &inputs.set, &inputs.probe, config.seed, device));
+    let record = EpochRecord {
+        epoch,
+        train_loss: weighted_total(&weights, &train_terms),
+        validation_loss: weighted_total(&weights, &validation_terms),
+        train_terms,
+        validation_terms,
+        probe_macro_f1,
+        windows_per_second: order.len() as f64 / train_seconds,
+        seconds: started.elapsed().as_secs_f64(),
     };
-    std::fs::create_dir_all(&checkpoint_dir)
-        .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
+    Ok((model, record))
+}
 
-    let pretrain = &config.pretrain;
-    let (names, weights) = (objective.term_names(), objective.term_weights());
-    // A term no window reached (a transformation absent from a tiny set) is NaN: skip it.
-    let weighted = |losses: &[f64]| weights.iter().zip(losses).filter(|(_, l)| !l.is_nan()).map(|(w, l)| w * l).sum();
-    for epoch in resumed_after + 1..=pretrain.epochs {
-        let started = Instant::now();
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        rng.set_stream(epoch as u64);
-        let mut order = train.clone();
-        order.shuffle(&mut rng);
-        let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
+/// The weighted sum of loss terms; a term no window reached (a transformation absent from a
+/// tiny set) is NaN and skipped.
+fn weighted_total(weights: &[f64], losses: &[f64]) -> f64 {
+    weights.iter().zip(losses).filter(|(_, l)| !l.is_nan()).map(|(w, l)| w * l).sum()
+}
 
-        let bar = progress.bar("epoch");
-        bar.set_length(order.len() as u64);
-        let mut sums = TermSums::new(names.len());
-        for batch in order.chunks(pretrain.batch_size) {
-            let terms = objective.terms(&model, &set, batch, Some(&mut masks), &mut rng, &training_device);
-            let mut total: Option<Tensor<1>> = None;
-            for (t, term) in terms.into_iter().enumerate() {
-                let Some(term) = term else { continue };
-                sums.add(t, &term.loss, term.count);
-                let weighted = term.loss * weights[t];
-                total = Some(match total {
-                    Some(sum) => sum + weighted,
-                    None => weighted,
-                });
-            }
-            let total = total.expect("every batch has a term");
-            let grads = GradientsParams::from_grads(total.backward(), &model);
-            model = optimizer.step(pretrain.learning_rate, model, grads);
-            bar.inc(batch.len() as u64);
+/// Fail on a non-finite training or validation loss, naming the epoch and the term.
+fn check_finite(record: &EpochRecord, names: &[String], out: &Path) -> Result<()> {
+    let terms = names.iter().zip(&record.train_terms).chain(names.iter().zip(&record.validation_terms));
+    let totals = [("total training", record.train_loss), ("total validation", record.validation_loss)];
+    let bad = terms
+        .filter(|(_, v)| v.is_infinite())
+        .map(|(n, &v)| (n.clone(), v))
+        .chain(totals.into_iter().filter(|(_, v)| !v.is_finite()).map(|(n, v)| (n.to_string(), v)))
+        .next();
+    match bad {
+        Some((term, value)) => Err(Error::NonFinite {
+            path: out.to_path_buf(),
+            epoch: record.epoch,
+            term,
+            value,
+            fix: "lower pretrain.learning_rate, check the loss weights, or look for extreme values in the input; \
+                  the checkpoints of earlier epochs are kept"
+                .into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The epoch each rule keeps, given every epoch's figures.
+pub fn choose_epochs(history: &[EpochRecord], weights: &[f64]) -> BTreeMap<CheckpointRule, usize> {
+    let first_lowest = |score: &dyn Fn(&EpochRecord) -> f64| {
+        history
+            .iter()
+            .map(|r| (r.epoch, score(r)))
+            .fold((0, f64::INFINITY), |best, (e, s)| if s < best.1 { (e, s) } else { best })
+            .0
+    };
+    let lowest_total = first_lowest(&|r| r.validation_loss);
+    // A term improved if it fell below its first-epoch validation loss at some epoch.
+    let improving: Vec<bool> = (0..weights.len())
+        .map(|t| history.iter().skip(1).any(|r| r.validation_terms[t] < history[0].validation_terms[t]))
+        .collect();
+    let improving_total = if improving.iter().any(|&i| i) {
+        first_lowest(&|r| {
+            let kept: Vec<f64> = weights.iter().zip(&improving).map(|(&w, &i)| if i { w } else { 0.0 }).collect();
+            weighted_total(&kept, &r.validation_terms)
+        })
+    } else {
+        lowest_total
+    };
+    let probe = history
+        .iter()
+        .filter_map(|r| r.probe_macro_f1.map(|f| (r.epoch, f)))
+        .fold(None, |best: Option<(usize, f64)>, (e, f)| if best.is_none_or(|b| f > b.1) { Some((e, f)) } else { best })
+        .map_or(lowest_total, |(e, _)| e);
+    BTreeMap::from([
+        (CheckpointRule::LowestValidationLoss, lowest_total),
+        (CheckpointRule::LastEpoch, history.len()),
+        (CheckpointRule::ImprovingTasks, improving_total),
+        (CheckpointRule::Probe, probe),
+    ])
+}
+
+/// Write every rule's encoder (`encoders/<rule>.bpk`), the config's rule's encoder and whole
+/// network (`encoder.bpk`, `pretrain_model.bpk`), `checkpoints.json` and, for PIM,
+/// `tasks.json`; then drop the per-epoch snapshots.
+fn keep_checkpoints(
+    config: &PimConfig,
+    inputs: &Inputs,
+    history: &[EpochRecord],
+    out: &Path,
+    device: &Device,
+    notices: &mut Vec<String>,
+) -> Result<BTreeMap<CheckpointRule, usize>> {
+    let epochs_dir = out.join(CHECKPOINT_DIR).join(EPOCHS_DIR);
+    let kept = choose_epochs(history, &inputs.objective.term_weights());
+    if inputs.probe.is_empty() && config.pretrain.checkpoint == CheckpointRule::Probe {
+        notices.push("no labelled validation windows for the probe: it keeps the lowest validation loss".into());
+    }
+    let encoders = out.join(ENCODERS_DIR);
+    std::fs::create_dir_all(&encoders)
+        .map_err(|e| Error::io("create folder", &encoders, "check the folder is writable", e))?;
+    let fix = "delete the run folder to start over: its per-epoch checkpoints are incomplete";
+    for (rule, &epoch) in &kept {
+        let snapshot = epochs_dir.join(format!("{epoch}.bpk"));
+        let model = load_module(init_model(config, inputs.set.channels, &inputs.objective, device), &snapshot, fix)?;
+        save_module(model.encoder.clone(), &encoders.join(format!("{}.bpk", rule.name())))?;
+        if *rule == config.pretrain.checkpoint {
+            save_module(model.encoder.clone(), &out.join(ENCODER_FILE))?;
+            save_module(model, &out.join(PRETRAIN_MODEL_FILE))?;
         }
-        bar.finish_and_clear();
-        let train_seconds = started.elapsed().as_secs_f64();
-        let train_terms = sums.means();
-        let validation_terms = evaluate(&model.valid(), &objective, &set, &validation, config.seed, &device);
-        let record = EpochRecord {
-            epoch,
-            train_loss: weighted(&train_terms),
-            validation_loss: weighted(&validation_terms),
-            train_terms,
-            validation_terms,
-            windows_per_second: train.len() as f64 / train_seconds,
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        let improved = record.validation_loss < state.best_loss;
-        if improved {
-            state.best_loss = record.validation_loss;
-            state.best_epoch = epoch;
-            save_module(model.encoder.clone(), &paths.out.join(ENCODER_FILE))?;
-            save_module(model.clone(), &paths.out.join(PRETRAIN_MODEL_FILE))?;
-        }
-        progress.line(&epoch_line(&record, pretrain.epochs, &names, improved));
-        state.history.push(record);
-        write_metrics(&paths.out.join(METRICS_FILE), &names, &state.history)?;
-        save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
-        save_optimizer(&optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
-        save_json(&state, &state_path)?;
     }
-    if state.best_epoch == 0 {
-        return Err(Error::Artefact {
-            path: paths.out.join(METRICS_FILE),
-            problem: "shows no epoch with a finite validation loss: training diverged".into(),
-            fix: "lower pretrain.learning_rate, or check the inputs for extreme values".into(),
-        });
+    let by_name: BTreeMap<&str, usize> = kept.iter().map(|(rule, &epoch)| (rule.name(), epoch)).collect();
+    save_json(&by_name, &out.join(CHECKPOINTS_FILE))?;
+    if let Objective::Physics { tasks, .. } = &inputs.objective {
+        save_json(tasks, &out.join("tasks.json"))?;
     }
-    if let Objective::Physics { tasks, .. } = &objective {
-        save_json(tasks, &paths.out.join("tasks.json"))?;
-    }
-    Ok(PretrainReport {
-        terms: names,
-        history: state.history,
-        best_epoch: state.best_epoch,
-        best_loss: state.best_loss,
-        resumed_after,
-        notices,
-    })
+    // The snapshots of epochs no rule kept are of no further use; a rerun finds the
+    // encoders above and the finished history.
+    std::fs::remove_dir_all(&epochs_dir)
+        .map_err(|e| Error::io("remove", &epochs_dir, "check the folder is writable", e))?;
+    Ok(kept)
 }
 
 /// Running sums of each loss term over an epoch, weighted by example counts.
@@ -402,15 +623,82 @@ fn evaluate(
     sums.means()
 }
 
-fn epoch_line(record: &EpochRecord, epochs: usize, terms: &[String], best: bool) -> String {
+/// Macro-F1 of a nearest-centroid probe of the frozen `encoder` on the labelled `windows`:
+/// each class's windows are split in two halves by a seeded shuffle, and each half is
+/// classified by the nearest class centroid (cosine) of the other half. A quick, training-free
+/// measure of how well the embedding separates the activities.
+pub fn probe(encoder: &Encoder, set: &WindowSet, windows: &[usize], seed: u64, device: &Device) -> f64 {
+    let width = encoder.embedding_size();
+    let mut embeddings = Vec::with_capacity(windows.len() * width);
+    for batch in windows.chunks(256) {
+        let values: Vec<f32> =
+            encoder.forward(set.batch(batch, device)).into_data().try_to_vec().expect("f32 embeddings");
+        embeddings.extend(values.into_iter().map(f64::from));
+    }
+    let classes: Vec<usize> = windows.iter().map(|&i| set.classes[i].expect("probe windows are labelled")).collect();
+    nearest_centroid_macro_f1(&embeddings, width, &classes, seed)
+}
+
+/// The probe of [`probe`] on `embeddings` (`[windows, width]`, row-major) of windows of
+/// `classes`.
+pub fn nearest_centroid_macro_f1(embeddings: &[f64], width: usize, classes: &[usize], seed: u64) -> f64 {
+    let unit: Vec<Vec<f64>> = embeddings
+        .chunks(width)
+        .map(|e| {
+            let norm = e.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+            e.iter().map(|v| v / norm).collect()
+        })
+        .collect();
+    let n_classes = classes.iter().max().map_or(0, |&c| c + 1);
+    let mut half = vec![0usize; classes.len()];
+    for class in 0..n_classes {
+        let mut members: Vec<usize> = (0..classes.len()).filter(|&k| classes[k] == class).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(class as u64);
+        members.shuffle(&mut rng);
+        for (j, &k) in members.iter().enumerate() {
+            half[k] = j % 2;
+        }
+    }
+    // Unit centroids of each class in each half (None where a half holds none of it).
+    let centroids: Vec<[Option<Vec<f64>>; 2]> = (0..n_classes)
+        .map(|class| {
+            [0, 1].map(|h| {
+                let members: Vec<&Vec<f64>> =
+                    (0..classes.len()).filter(|&k| classes[k] == class && half[k] == h).map(|k| &unit[k]).collect();
+                (!members.is_empty()).then(|| {
+                    let sum: Vec<f64> = (0..width).map(|d| members.iter().map(|m| m[d]).sum::<f64>()).collect();
+                    let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+                    sum.iter().map(|v| v / norm).collect()
+                })
+            })
+        })
+        .collect();
+    let predicted: Vec<usize> = (0..classes.len())
+        .map(|k| {
+            let other = 1 - half[k];
+            let cosine = |c: &Vec<f64>| c.iter().zip(&unit[k]).map(|(a, b)| a * b).sum::<f64>();
+            (0..n_classes)
+                .filter_map(|c| centroids[c][other].as_ref().map(|centroid| (c, cosine(centroid))))
+                .fold(
+                    None,
+                    |best: Option<(usize, f64)>, (c, s)| if best.is_none_or(|b| s > b.1) { Some((c, s)) } else { best },
+                )
+                .map_or(classes[k], |(c, _)| c)
+        })
+        .collect();
+    ConfusionMatrix::new(n_classes, classes, &predicted).macro_f1()
+}
+
+fn epoch_line(record: &EpochRecord, epochs: usize, terms: &[String]) -> String {
     let parts: Vec<String> = terms.iter().zip(&record.train_terms).map(|(t, l)| format!("{t} {l:.3}")).collect();
+    let probe = record.probe_macro_f1.map(|f| format!("  probe {f:.3}")).unwrap_or_default();
     format!(
-        "epoch {:>3}/{epochs}  train {:.4} ({})  validation {:.4}{}  {:.0} windows/s",
+        "epoch {:>3}/{epochs}  train {:.4} ({})  validation {:.4}{probe}  {:.0} windows/s",
         record.epoch,
         record.train_loss,
         parts.join(", "),
         record.validation_loss,
-        if best { " *" } else { "  " },
         record.windows_per_second
     )
 }
@@ -420,15 +708,82 @@ fn write_metrics(path: &Path, task_names: &[String], history: &[EpochRecord]) ->
     header.extend(task_names.iter().map(|t| format!("train_{t}")));
     header.push("validation_loss".into());
     header.extend(task_names.iter().map(|t| format!("validation_{t}")));
-    header.extend(["windows_per_second".into(), "seconds".into()]);
+    header.extend(["probe_macro_f1".into(), "windows_per_second".into(), "seconds".into()]);
     let mut text = header.join(",") + "\n";
     for r in history {
         let mut row = vec![r.epoch.to_string(), r.train_loss.to_string()];
         row.extend(r.train_terms.iter().map(f64::to_string));
         row.push(r.validation_loss.to_string());
         row.extend(r.validation_terms.iter().map(f64::to_string));
+        row.push(r.probe_macro_f1.map(|f| f.to_string()).unwrap_or_default());
         row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
         text += &(row.join(",") + "\n");
     }
     super::checkpoint::save_text(path, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: usize, terms: [f64; 2], probe: Option<f64>) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_loss: 0.0,
+            train_terms: vec![0.0; 2],
+            validation_loss: terms[0] + terms[1],
+            validation_terms: terms.to_vec(),
+            probe_macro_f1: probe,
+            windows_per_second: 1.0,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn each_rule_keeps_its_epoch() {
+        // Term 0 only rises (as PIM's angle task on DSADS); term 1 falls to epoch 3, then
+        // rises. Totals: 3.0, 3.2, 3.3, 3.9: lowest at epoch 1. Without term 0: 2.0, 1.7,
+        // 1.5, 1.9: lowest at epoch 3. The probe is best at epoch 2; the last epoch is 4.
+        let history = vec![
+            record(1, [1.0, 2.0], Some(0.1)),
+            record(2, [1.5, 1.7], Some(0.5)),
+            record(3, [1.8, 1.5], Some(0.4)),
+            record(4, [2.0, 1.9], None),
+        ];
+        let kept = choose_epochs(&history, &[1.0, 1.0]);
+        assert_eq!(kept[&CheckpointRule::LowestValidationLoss], 1);
+        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 3);
+        assert_eq!(kept[&CheckpointRule::Probe], 2);
+        assert_eq!(kept[&CheckpointRule::LastEpoch], 4);
+        // A term of weight 0 has no say in the improving-tasks rule.
+        let kept = choose_epochs(&history, &[1.0, 0.0]);
+        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 1, "only term 1 improved, and it weighs nothing");
+    }
+
+    #[test]
+    fn no_improving_term_falls_back_to_the_total_and_no_probe_too() {
+        let history = vec![record(1, [1.0, 1.0], None), record(2, [1.1, 1.2], None)];
+        let kept = choose_epochs(&history, &[1.0, 1.0]);
+        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 1);
+        assert_eq!(kept[&CheckpointRule::Probe], 1);
+    }
+
+    #[test]
+    fn probe_of_separated_classes_is_perfect_and_of_identical_embeddings_is_not() {
+        // Three classes along three axes, four windows each, slightly jittered.
+        let classes: Vec<usize> = (0..12).map(|k| k % 3).collect();
+        let separated: Vec<f64> = classes
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &c)| (0..3).map(move |d| if d == c { 1.0 } else { 0.01 * k as f64 }))
+            .collect();
+        assert_eq!(nearest_centroid_macro_f1(&separated, 3, &classes, 0), 1.0);
+        // Identical embeddings: every window goes to the first class.
+        let identical = vec![1.0; 12 * 3];
+        let f1 = nearest_centroid_macro_f1(&identical, 3, &classes, 0);
+        assert!(
+            (f1 - (0.5 / 3.0)).abs() < 1e-12,
+            "one class at recall 1, precision 1/3: F1 0.5 of 3 classes, got {f1}"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 //! windows; and batches turned into tensors.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -13,9 +13,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
-use crate::data::{cut_windows, read_dataset};
+use crate::data::{ChannelLayout, PreparedWindows, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::labels::io::read_label_rows;
+
+/// Where a stage gets its windows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowSource {
+    /// Parse and window the raw dataset in this folder.
+    Raw(PathBuf),
+    /// Load the prepared windows (`windows.npy`) in this folder: the --out folder of `pim
+    /// pseudo-label`.
+    Prepared(PathBuf),
+}
+
+impl WindowSource {
+    /// The folder it names.
+    pub fn path(&self) -> &Path {
+        match self {
+            WindowSource::Raw(path) | WindowSource::Prepared(path) => path,
+        }
+    }
+}
 
 /// Every window of a dataset.
 #[derive(Debug, Clone)]
@@ -37,32 +56,71 @@ pub struct WindowSet {
 }
 
 impl WindowSet {
-    /// Read and window the dataset in `data_dir` as `config` describes.
-    pub fn load(config: &PimConfig, data_dir: &Path, progress: &ProgressBar) -> Result<Self> {
+    /// The windows of `source` as `config` describes them, each with its role in the
+    /// config's split.
+    pub fn load(config: &PimConfig, source: &WindowSource, progress: &ProgressBar) -> Result<Self> {
         let dataset = &config.dataset;
-        let recordings = read_dataset(data_dir, dataset, progress)?;
-        let (windows, _) = cut_windows(&recordings, dataset.window);
-        let length = dataset.window.length;
-        let channels = recordings.first().map_or(0, |r| r.samples.nrows());
-        let mut set = WindowSet {
-            channels,
-            time: length,
-            inputs: Vec::with_capacity(windows.len() * channels * length),
-            keys: Vec::with_capacity(windows.len()),
-            subjects: Vec::with_capacity(windows.len()),
-            roles: Vec::with_capacity(windows.len()),
-            classes: Vec::with_capacity(windows.len()),
-        };
-        for window in &windows {
-            let recording = &recordings[window.recording];
-            for channel in recording.samples.rows() {
-                set.inputs.extend(channel.iter().skip(window.offset).take(length));
+        let prepared = match source {
+            WindowSource::Raw(dir) => {
+                let recordings = read_dataset(dir, dataset, progress)?;
+                let (windows, _) = cut_windows(&recordings, dataset.window);
+                PreparedWindows::cut(&recordings, &windows, dataset)
             }
-            set.keys.push((recording.source.clone(), recording.start + window.offset));
-            set.subjects.push(recording.subject.clone());
-            set.roles.push(dataset.split.role_of(&recording.subject).expect("readers keep only split subjects"));
-            set.classes.push(dataset.classes.iter().position(|c| c.id == recording.activity));
+            WindowSource::Prepared(dir) => {
+                check_prepared_config(dir, config)?;
+                PreparedWindows::read(dir)?
+            }
+        };
+        Self::from_prepared(config, prepared, source.path())
+    }
+
+    /// Give prepared windows their roles and classes under `config`; `path` names their
+    /// folder in errors.
+    fn from_prepared(config: &PimConfig, prepared: PreparedWindows, path: &Path) -> Result<Self> {
+        let dataset = &config.dataset;
+        let [_, channels, time] = prepared.samples.shape().try_into().expect("three dimensions");
+        let want = (ChannelLayout::new(dataset).channels(), dataset.window.length);
+        if !prepared.is_empty() && (channels, time) != want {
+            return Err(Error::Artefact {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "holds windows of {channels} channels x {time} samples, the config {} x {}",
+                    want.0, want.1
+                ),
+                fix: "prepare the windows again with this config (`pim pseudo-label`)".into(),
+            });
         }
+        let mut set = WindowSet {
+            channels: want.0,
+            time: want.1,
+            inputs: Vec::new(),
+            keys: Vec::with_capacity(prepared.len()),
+            subjects: Vec::with_capacity(prepared.len()),
+            roles: Vec::with_capacity(prepared.len()),
+            classes: Vec::with_capacity(prepared.len()),
+        };
+        for info in &prepared.index {
+            let role = dataset.split.role_of(&info.subject).ok_or_else(|| Error::Artefact {
+                path: path.to_path_buf(),
+                problem: format!("holds windows of subject {:?}, which dataset.split does not name", info.subject),
+                fix: "name every subject of the data in dataset.split".into(),
+            })?;
+            let class = match info.activity.as_str() {
+                "" => None,
+                name => Some(dataset.classes.iter().position(|c| c.name == name).ok_or_else(|| Error::Artefact {
+                    path: path.to_path_buf(),
+                    problem: format!("holds windows of activity {name:?}, which dataset.classes does not name"),
+                    fix: "prepare the windows again with this config (`pim pseudo-label`)".into(),
+                })?),
+            };
+            set.keys.push((info.source.clone(), info.start));
+            set.subjects.push(info.subject.clone());
+            set.roles.push(role);
+            set.classes.push(class);
+        }
+        let (inputs, offset) = prepared.samples.into_raw_vec_and_offset();
+        debug_assert_eq!(offset.unwrap_or(0), 0, "a freshly built array starts at its buffer's start");
+        set.inputs = inputs;
         Ok(set)
     }
 
@@ -108,6 +166,28 @@ impl WindowSet {
             normaliser.apply(window, time);
         }
     }
+}
+
+/// Fail unless the prepared windows in `dir` were made with `config`'s dataset group (the
+/// split aside: windows do not depend on it).
+fn check_prepared_config(dir: &Path, config: &PimConfig) -> Result<()> {
+    let path = dir.join("config.json");
+    let saved: PimConfig =
+        crate::train::checkpoint::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
+    let without_split = |c: &PimConfig| {
+        let mut dataset = serde_json::to_value(&c.dataset).expect("serialises");
+        dataset.as_object_mut().expect("an object").remove("split");
+        dataset
+    };
+    if without_split(&saved) != without_split(config) {
+        return Err(Error::Artefact {
+            path,
+            problem: "was made with a different `dataset` (sensors, windows or classes) than the config given now"
+                .into(),
+            fix: "pass the windows made with this config, or prepare them again (`pim pseudo-label`)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Per-channel mean and standard deviation over the training subjects' windows.

@@ -130,11 +130,7 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
     // Buffer l holds layer l's input, time-major, with the rows its plan reads; buffer
     // l + 1 is written by plan l. Rows past an input's end are read only for padded steps,
     // whose outputs are never written, so they need not be zero.
-    let sizes: Vec<usize> = plans
-        .iter()
-        .map(|p| p.rows * p.shape.in_channels)
-        .chain([in_len * in_channels])
-        .collect();
+    let sizes: Vec<usize> = plans.iter().map(|p| p.rows * p.shape.in_channels).chain([in_len * in_channels]).collect();
     let mut embeddings = vec![0f32; batch * in_channels];
     embeddings.par_chunks_mut(in_channels).zip(windows.par_chunks(channels * time)).for_each_init(
         || sizes.iter().map(|&n| vec![0f32; n]).collect::<Vec<_>>(),
@@ -215,7 +211,10 @@ impl Plan {
     /// One window: `scratch` is its input, `[rows, in_channels]`, padding included; `out` its
     /// output, `[out_len, out_channels]`.
     fn run(&self, scratch: &[f32], out: &mut [f32]) {
-        assert!(scratch.len() >= self.rows * self.shape.in_channels && out.len() == self.shape.out_len() * self.shape.out_channels);
+        assert!(
+            scratch.len() >= self.rows * self.shape.in_channels
+                && out.len() == self.shape.out_len() * self.shape.out_channels
+        );
         match self.level {
             // SAFETY: `level` is only ever a level this CPU supports (simd::level checks), and
             // the buffers hold what the plan reads and writes (asserted above).

@@ -16,7 +16,8 @@ use super::op::DirectConv;
 /// Largest difference of `got` from `want`, relative to want's largest magnitude (at least
 /// 1). f32 sums of a few hundred products agree to about 1e-6 of that; 1e-5 leaves room.
 fn relative_error(got: Tensor<3>, want: Tensor<3>) -> f32 {
-    let (got, want): (Vec<f32>, Vec<f32>) = (got.into_data().try_to_vec().unwrap(), want.into_data().try_to_vec().unwrap());
+    let (got, want): (Vec<f32>, Vec<f32>) =
+        (got.into_data().try_to_vec().unwrap(), want.into_data().try_to_vec().unwrap());
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
     got.iter().zip(&want).fold(0f32, |m, (g, w)| m.max((g - w).abs())) / scale

@@ -1,0 +1,227 @@
+//! Paired comparisons of two methods over the same (fold, seed) cells: the mean difference,
+//! a seeded percentile-bootstrap 95% confidence interval, and the two-sided Wilcoxon
+//! signed-rank test.
+//!
+//! The Wilcoxon test follows `scipy.stats.wilcoxon` with its defaults (scipy 1.17): zero
+//! differences are dropped (`zero_method="wilcox"`), ties share their average rank, and the
+//! p-value comes from the exact null distribution when there are no ties or zeros and at
+//! most 50 pairs, from an exact permutation test over every sign pattern when there are
+//! ties or zeros and at most 13 pairs, and otherwise from the normal approximation with the
+//! tie correction and no continuity correction. `tests/fixtures/golden/wilcoxon.json`
+//! (written by `scripts/reference/wilcoxon.py`) checks each branch against scipy.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A paired comparison: `a - b` over pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// Pairs compared.
+    pub n: usize,
+    /// Mean difference.
+    pub mean: f64,
+    /// 95% percentile-bootstrap interval of the mean difference.
+    pub interval: (f64, f64),
+    /// Two-sided Wilcoxon signed-rank p-value (NaN when every difference is 0).
+    pub p_value: f64,
+}
+
+impl Paired {
+    /// Compare the paired differences `diffs`; `seed` drives the bootstrap.
+    pub fn of(diffs: &[f64], seed: u64) -> Self {
+        Paired {
+            n: diffs.len(),
+            mean: diffs.iter().sum::<f64>() / diffs.len().max(1) as f64,
+            interval: bootstrap_interval(diffs, BOOTSTRAP_RESAMPLES, seed),
+            p_value: wilcoxon(diffs).p_value,
+        }
+    }
+
+    /// Whether the interval excludes zero: the only case in which the report calls one
+    /// method better.
+    pub fn is_clear(&self) -> bool {
+        self.interval.0 > 0.0 || self.interval.1 < 0.0
+    }
+}
+
+/// Bootstrap resamples behind every interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// The 2.5th and 97.5th percentiles (numpy's linear interpolation) of the means of
+/// `resamples` resamples of `values`, drawn with replacement from a ChaCha8 stream of `seed`.
+pub fn bootstrap_interval(values: &[f64], resamples: usize, seed: u64) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = values.len();
+    let mut means: Vec<f64> =
+        (0..resamples).map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64).collect();
+    means.sort_by(f64::total_cmp);
+    (percentile(&means, 2.5), percentile(&means, 97.5))
+}
+
+/// numpy's `percentile(sorted, q)` (method "linear") of an ascending, non-empty slice.
+fn percentile(sorted: &[f64], q_percent: f64) -> f64 {
+    let position = q_percent / 100.0 * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    sorted[below] + (sorted[above] - sorted[below]) * (position - below as f64)
+}
+
+/// The outcome of a Wilcoxon signed-rank test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wilcoxon {
+    /// `min(W+, W-)`, the smaller rank sum.
+    pub statistic: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+}
+
+/// The two-sided Wilcoxon signed-rank test of paired differences `diffs` against 0.
+pub fn wilcoxon(diffs: &[f64]) -> Wilcoxon {
+    let nonzero: Vec<f64> = diffs.iter().copied().filter(|&d| d != 0.0).collect();
+    let zeros = diffs.len() - nonzero.len();
+    let (ranks, tie_sizes) = average_ranks(&nonzero);
+    let rank_sum = |positive: bool| {
+        nonzero.iter().zip(&ranks).filter(|(d, _)| (**d > 0.0) == positive).map(|(_, r)| r).sum::<f64>()
+    };
+    let (plus, minus) = (rank_sum(true), rank_sum(false));
+    let statistic = plus.min(minus);
+    let has_ties = tie_sizes.iter().any(|&t| t > 1);
+    let n = nonzero.len();
+    let p_value = if n == 0 {
+        f64::NAN
+    } else if diffs.len() <= 50 && !has_ties && zeros == 0 {
+        exact_p_value(n, plus)
+    } else if diffs.len() <= 13 {
+        permutation_p_value(&ranks, plus)
+    } else {
+        normal_p_value(n, plus, &tie_sizes)
+    };
+    Wilcoxon { statistic, p_value }
+}
+
+/// Ranks 1.. of `|values|`, ties sharing their average, and the size of each tie group.
+fn average_ranks(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()));
+    let mut ranks = vec![0.0; values.len()];
+    let mut ties = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]].abs() == values[order[start]].abs() {
+            end += 1;
+        }
+        // Positions start..end (0-based) share the average of ranks start+1..=end.
+        let average = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = average;
+        }
+        ties.push(end - start);
+        start = end;
+    }
+    (ranks, ties)
+}
+
+/// The exact two-sided p-value of `W+ = plus` among `n` untied, nonzero differences:
+/// `2 min(P(W+ >= floor(plus)), P(W+ <= ceil(plus)))`, at most 1. Under the null each of
+/// the `2^n` sign patterns is equally likely; the counts of each rank sum come from the
+/// subset sums of `1..=n`.
+fn exact_p_value(n: usize, plus: f64) -> f64 {
+    let total = n * (n + 1) / 2;
+    let mut counts = vec![0f64; total + 1];
+    counts[0] = 1.0;
+    for rank in 1..=n {
+        for sum in (rank..=total).rev() {
+            counts[sum] += counts[sum - rank];
+        }
+    }
+    let patterns = 2f64.powi(n as i32);
+    let cdf = |k: usize| counts[..=k.min(total)].iter().sum::<f64>() / patterns;
+    let sf = |k: usize| counts[k.min(total + 1)..].iter().sum::<f64>() / patterns;
+    (2.0 * sf(plus.floor() as usize).min(cdf(plus.ceil() as usize))).clamp(0.0, 1.0)
+}
+
+/// The two-sided p-value of `W+ = plus` by enumerating every sign pattern of the ranked
+/// differences (scipy's exact permutation test, with its relative tolerance for equal sums).
+fn permutation_p_value(ranks: &[f64], plus: f64) -> f64 {
+    let n = ranks.len();
+    let tolerance = (plus * f64::EPSILON * 100.0).abs();
+    let (mut at_most, mut at_least) = (0usize, 0usize);
+    // Zeros were dropped; flipping their signs changes nothing, so the 2^n patterns of the
+    // nonzero differences give the same proportions as scipy's 2^(n + zeros).
+    for pattern in 0u32..(1 << n) {
+        let sum: f64 = (0..n).filter(|&i| pattern & (1 << i) != 0).map(|i| ranks[i]).sum();
+        at_most += usize::from(sum <= plus + tolerance);
+        at_least += usize::from(sum >= plus - tolerance);
+    }
+    let patterns = (1u64 << n) as f64;
+    (2.0 * (at_most as f64 / patterns).min(at_least as f64 / patterns)).min(1.0)
+}
+
+/// The two-sided p-value of `W+ = plus` from the normal approximation, with the tie
+/// correction and without a continuity correction.
+fn normal_p_value(n: usize, plus: f64, tie_sizes: &[usize]) -> f64 {
+    let n = n as f64;
+    let mean = n * (n + 1.0) / 4.0;
+    let tie_correction: f64 = tie_sizes.iter().map(|&t| (t as f64).powi(3) - t as f64).sum();
+    let sd = ((n * (n + 1.0) * (2.0 * n + 1.0) - tie_correction / 2.0) / 24.0).sqrt();
+    let z = (plus - mean) / sd;
+    // 2 P(Z <= -|z|) = erfc(|z| / sqrt 2).
+    libm::erfc(z.abs() / std::f64::consts::SQRT_2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_average_their_ties() {
+        let (ranks, ties) = average_ranks(&[0.3, -0.1, 0.1, 0.2]);
+        assert_eq!(ranks, vec![4.0, 1.5, 1.5, 3.0]);
+        assert_eq!(ties, vec![2, 1, 1]);
+    }
+
+    #[test]
+    fn exact_distribution_by_hand() {
+        // n = 3: rank sums 0..6 have counts 1 1 1 2 1 1 1 over 8 patterns. W+ = 6 (all
+        // positive): P(W+ >= 6) = 1/8, P(W+ <= 6) = 1: p = 2/8.
+        assert_eq!(exact_p_value(3, 6.0), 0.25);
+        // W+ = 3 sits in the middle: both tails are 5/8; p is capped at 1.
+        assert_eq!(exact_p_value(3, 3.0), 1.0);
+        let result = wilcoxon(&[0.5, 0.2, 0.9]);
+        assert_eq!((result.statistic, result.p_value), (0.0, 0.25));
+    }
+
+    #[test]
+    fn every_zero_difference_has_no_p_value() {
+        assert!(wilcoxon(&[0.0, 0.0]).p_value.is_nan());
+    }
+
+    #[test]
+    fn bootstrap_of_a_constant_is_that_constant_and_the_interval_holds_the_mean() {
+        assert_eq!(bootstrap_interval(&[0.25; 7], 1000, 1), (0.25, 0.25));
+        let values: Vec<f64> = (0..20).map(|i| f64::from(i) / 100.0).collect();
+        let (low, high) = bootstrap_interval(&values, 5000, 3);
+        assert!(low < 0.095 && 0.095 < high && high - low < 0.1, "({low}, {high})");
+        assert_eq!(bootstrap_interval(&values, 5000, 3), (low, high), "the same seed gives the same interval");
+        assert_ne!(bootstrap_interval(&values, 5000, 4), (low, high));
+    }
+
+    #[test]
+    fn a_clear_difference_needs_an_interval_without_zero() {
+        let better = Paired::of(&[0.05, 0.06, 0.04, 0.07, 0.05, 0.06], 0);
+        assert!(better.is_clear() && better.interval.0 > 0.0);
+        let unclear = Paired::of(&[0.05, -0.06, 0.04, -0.07, 0.05, -0.02], 0);
+        assert!(!unclear.is_clear());
+    }
+
+    #[test]
+    fn percentile_interpolates_as_numpy() {
+        // numpy.percentile([1, 2, 3, 4], 2.5) = 1.075; 97.5 -> 3.925.
+        assert!((percentile(&[1.0, 2.0, 3.0, 4.0], 2.5) - 1.075).abs() < 1e-12);
+        assert!((percentile(&[1.0, 2.0, 3.0, 4.0], 97.5) - 3.925).abs() < 1e-12);
+    }
+}
