@@ -126,6 +126,12 @@ fn a_changed_grid_is_refused_in_the_same_folder() {
         .failure()
         .stderr(contains("grid.json"))
         .stderr(contains("records a different grid"));
+    // More cells of the same experiment are welcome: a shot count and an arm added.
+    let extended = quick.replace("\"shots\": [1]", "\"shots\": [1, 2]").replace(
+        r#"{"name": "scratch", "method": "scratch"}"#,
+        r#"{"name": "scratch", "method": "scratch"}, {"name": "scratch-2", "method": "scratch"}"#,
+    );
+    grid(&grid_file(dir.path(), "c.json", &extended), &out).assert().success().stderr(contains("3 cells run"));
 }
 
 #[test]

@@ -123,24 +123,47 @@ pub fn progress_of(grid: &Grid, unit: &Unit, out: &Path) -> (usize, usize) {
 }
 
 /// Record the grid in the output folder, or check that the one recorded there is this one
-/// (results of two different grids must not mix).
+/// or extends it (results of two different grids must not mix). A grid extends another if
+/// the base config, overrides and folds are the same and every arm of the other is in it
+/// with the same definition, give or take seeds and shot counts: more cells of the same
+/// experiment. The record is then updated.
 pub fn start(grid: &Grid, paths: &GridPaths) -> Result<()> {
     let record = GridRecord { spec: grid.spec.clone(), config: grid.config.clone() };
     let path = paths.out.join(GRID_FILE);
     if path.is_file() {
         let saved: GridRecord = load_json(&path, "delete the output folder to start over")?;
-        if saved != record {
+        if saved == record {
+            return Ok(());
+        }
+        if !extends(&record, &saved) {
             return Err(Error::Artefact {
                 path,
                 problem: "records a different grid or base config than this one".into(),
-                fix: "use a new --out for a changed grid, or restore the grid file that made it".into(),
+                fix: "use a new --out for a changed grid (adding arms, seeds or shot counts is allowed), or restore \
+                      the grid file that made it"
+                    .into(),
             });
         }
-        return Ok(());
+        return save_json(&record, &path);
     }
     std::fs::create_dir_all(&paths.out)
         .map_err(|e| Error::io("create folder", &paths.out, "choose a --out folder you can write to", e))?;
     save_json(&record, &path)
+}
+
+/// Whether `new` only adds cells to `old`: same base config, overrides, folds and
+/// selection, and every arm of `old` unchanged but for its seeds and shot counts.
+fn extends(new: &GridRecord, old: &GridRecord) -> bool {
+    let (n, o) = (&new.spec, &old.spec);
+    let same_arm = |a: &Arm, b: &Arm| {
+        Arm { seeds: None, shots: None, ..a.clone() } == Arm { seeds: None, shots: None, ..b.clone() }
+    };
+    new.config == old.config
+        && n.config == o.config
+        && n.overrides == o.overrides
+        && n.folds == o.folds
+        && n.selection == o.selection
+        && o.arms.iter().all(|old_arm| n.arms.iter().any(|arm| same_arm(arm, old_arm)))
 }
 
 /// Run one unit: the prepared windows and the fold's pseudo-labels if missing, the
