@@ -4,6 +4,7 @@
 mod demo;
 mod finetune;
 mod grid;
+mod handoff;
 mod pretrain;
 mod progress;
 mod pseudo_label;
@@ -15,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 pub use demo::DemoArgs;
 pub use finetune::{EvalArgs, FinetuneArgs};
 pub use grid::{GridArgs, ReportArgs};
+pub use handoff::{EmbedArgs, ExportArgs};
 pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
@@ -75,6 +77,10 @@ pub enum Command {
     Grid(GridArgs),
     /// Collect a grid's cells into results.csv, Markdown tables and a figure.
     Report(ReportArgs),
+    /// Write the encoder's embedding of every window as embeddings.npy (numpy) and embeddings.csv.
+    Embed(EmbedArgs),
+    /// Write a run's weights as safetensors with PyTorch's names and layouts.
+    Export(ExportArgs),
 }
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
@@ -88,6 +94,8 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Demo(args) => demo::run(&args, cli.quiet, argv),
         Command::Grid(args) => grid::run_grid(&args, cli.quiet, argv),
         Command::Report(args) => grid::run_report(&args, cli.quiet),
+        Command::Embed(args) => handoff::run_embed(&args, cli.quiet),
+        Command::Export(args) => handoff::run_export(&args, cli.quiet),
     }
 }
 

@@ -216,6 +216,11 @@ impl TaskTargets {
         TaskTargets { bins, columns }
     }
 
+    /// No targets: for building a network of the right shape, never for a batch.
+    pub fn empty() -> Self {
+        TaskTargets { bins: Vec::new(), columns: Vec::new() }
+    }
+
     /// Targets of task `t` for the windows `batch`: `[batch, columns]`.
     fn batch(&self, t: usize, batch: &[usize], device: &Device) -> Tensor<2, Int> {
         let c = self.columns[t];
