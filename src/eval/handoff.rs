@@ -36,8 +36,8 @@ use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 enum Run {
     /// `pim pretrain`: the encoder with its pretext heads (or decoder).
     Pretrain(PretrainModel),
-    /// `pim finetune`: the encoder with the classifier.
-    Finetune(ClassifierModel),
+    /// `pim finetune`: the encoder with the classifier (boxed: it is much larger on wgpu).
+    Finetune(Box<ClassifierModel>),
 }
 
 /// A run folder's config, normaliser and weights.
@@ -54,7 +54,7 @@ fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
     let normaliser: Normaliser = load_json(&dir.join(NORMALISER_FILE), fix)?;
     let channels = normaliser.mean.len();
     let model = if dir.join(MODEL_FILE).is_file() {
-        Run::Finetune(load_module(ClassifierModel::init(&config, channels, device), &dir.join(MODEL_FILE), fix)?)
+        Run::Finetune(Box::new(load_module(ClassifierModel::init(&config, channels, device), &dir.join(MODEL_FILE), fix)?))
     } else {
         let objective = objective_shape(&config, dir, channels)?;
         let model = init_model(&config, channels, &objective, device);
