@@ -73,6 +73,7 @@ fn random_windows(n: usize) -> WindowSet {
         subjects: vec!["p1".into(); n],
         roles: vec![SplitRole::Train; n],
         classes: vec![None; n],
+        notices: Vec::new(),
     }
 }
 

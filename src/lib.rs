@@ -19,6 +19,7 @@ pub mod labels;
 pub mod model;
 pub mod output;
 pub mod physics;
+pub mod presets;
 pub mod progress;
 pub mod train;
 

@@ -325,3 +325,48 @@ fn csv_with_an_empty_value_names_line_and_column() {
         "r.csv:10: column 9 is \"\", not a number",
     );
 }
+
+#[test]
+fn dataset_and_config_together_say_which_to_drop() {
+    let output = pim().args(["pseudo-label", "--dataset", "dsads", "--config", "configs/dsads.json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("drop --config to run the built-in dsads config, or drop --dataset"), "{stderr}");
+}
+
+#[test]
+fn unknown_dataset_lists_the_known_ones() {
+    let output = pim().args(["pretrain", "--dataset", "dsad"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("dsads, pamap2, wear, mmfit, usc-had"), "{stderr}");
+}
+
+#[test]
+fn a_preset_without_its_data_says_where_it_looked_and_how_to_get_it() {
+    let work = tempfile::tempdir().unwrap();
+    let output = pim()
+        .current_dir(work.path())
+        .env_remove("PIM_DATA")
+        .args(["pseudo-label", "--dataset", "pamap2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("data/pamap2: does not hold the pamap2 data") && stderr.contains("archive.ics.uci.edu"),
+        "{stderr}"
+    );
+    assert!(!work.path().join("runs").exists(), "nothing is written for a refused run");
+}
+
+#[test]
+fn datasets_lists_every_preset_with_its_state() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("wear/sbj_0.csv")).unwrap();
+    let output = pim().env("PIM_DATA", work.path()).arg("datasets").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for name in ["dsads", "pamap2", "wear", "mmfit", "usc-had"] {
+        assert!(stdout.contains(&format!("\n{name}  ")), "{stdout}");
+    }
+    assert!(stdout.contains(&format!("{}/wear (present)", work.path().display())), "{stdout}");
+    assert!(stdout.contains(&format!("{}/mmfit (absent)", work.path().display())), "{stdout}");
+}

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::DataArgs;
+use super::dataset::{ConfigArgs, DataArgs, Resolved, Start, finetune_stage, out_or_default};
 use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::report::evaluate;
+use crate::presets::{self, Preset};
 use crate::train::backend::Backend;
 use crate::train::config::CheckpointRule;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -24,19 +25,23 @@ fn parse_rule(text: &str) -> std::result::Result<CheckpointRule, String> {
 /// Arguments of `pim finetune`.
 #[derive(Debug, Args)]
 pub struct FinetuneArgs {
-    /// Config file (JSON).
-    #[arg(long)]
-    pub config: PathBuf,
+    /// The dataset and its config.
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Where the windows are.
     #[command(flatten)]
     pub data: DataArgs,
     /// Pre-trained encoder: a `pim pretrain` run folder or an encoder file in it; omit to
-    /// train from scratch.
-    #[arg(long)]
+    /// train from scratch (with --dataset, see --from).
+    #[arg(long, conflicts_with = "from")]
     pub init: Option<PathBuf>,
-    /// With --init a run folder: the encoder another checkpoint rule kept
-    /// (lowest_validation_loss, last_epoch, improving_tasks, probe) instead of encoder.bpk.
-    #[arg(long, requires = "init", value_parser = parse_rule)]
+    /// With --dataset: start from runs/<name>/pretrain-<METHOD> (pim, masked, transform), or
+    /// from `scratch`; default pretrain.method of the config.
+    #[arg(long)]
+    pub from: Option<Start>,
+    /// The encoder another checkpoint rule kept (lowest_validation_loss, last_epoch,
+    /// improving_tasks, probe) instead of the run's encoder.bpk.
+    #[arg(long, value_parser = parse_rule)]
     pub checkpoint: Option<CheckpointRule>,
     /// Labelled training windows per class: a number, or `all` (overrides finetune.shots).
     #[arg(long)]
@@ -50,9 +55,10 @@ pub struct FinetuneArgs {
     /// Epochs (overrides finetune.epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Run folder to write (model.bpk, shots.csv, metrics.csv, ...).
+    /// Run folder to write (model.bpk, shots.csv, metrics.csv, ...) (with --dataset:
+    /// runs/<name>/finetune-<from>-<shots>shots-seed<seed>).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Compute backend.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
@@ -62,8 +68,21 @@ pub struct FinetuneArgs {
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The --out folder of `pim finetune`; predictions.csv and results.json go there.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[arg(long, required_unless_present = "dataset")]
+    pub run: Option<PathBuf>,
+    /// A dataset pim knows: evaluates runs/<name>/finetune-<from>-<shots>shots-seed<seed>.
+    #[arg(long, conflicts_with = "run")]
+    pub dataset: Option<String>,
+    /// With --dataset: the fine-tuning run's start (pim, masked, transform, scratch; default
+    /// the preset's pretrain.method).
+    #[arg(long, requires = "dataset")]
+    pub from: Option<Start>,
+    /// With --dataset: the fine-tuning run's shots (default the preset's finetune.shots).
+    #[arg(long, requires = "dataset")]
+    pub shots: Option<Shots>,
+    /// With --dataset: the fine-tuning run's seed (default the preset's seed).
+    #[arg(long, requires = "dataset")]
+    pub seed: Option<u64>,
     /// Where the windows are.
     #[command(flatten)]
     pub data: DataArgs,
@@ -72,9 +91,9 @@ pub struct EvalArgs {
     pub backend: Backend,
 }
 
-/// The config with this command line's overrides applied and checked.
-pub fn effective_config(args: &FinetuneArgs) -> Result<PimConfig> {
-    let mut config = PimConfig::load(&args.config)?;
+/// The config with this command line's overrides applied and checked, and its preset.
+pub fn effective_config(args: &FinetuneArgs) -> Result<(PimConfig, Option<&'static Preset>)> {
+    let Resolved { mut config, path, preset } = args.config.resolve()?;
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
@@ -87,15 +106,47 @@ pub fn effective_config(args: &FinetuneArgs) -> Result<PimConfig> {
     if let Some(epochs) = args.epochs {
         config.finetune.epochs = epochs;
     }
-    config.validate(&args.config)?;
-    Ok(config)
+    config.validate(&path)?;
+    Ok((config, preset))
+}
+
+/// The encoder to start from, and the name of the start for run folders.
+fn start_of(args: &FinetuneArgs, config: &PimConfig, preset: Option<&Preset>) -> Result<(Option<Init>, &'static str)> {
+    if let Some(path) = &args.init {
+        return Ok((Some(Init::resolve(path, args.checkpoint)), "init"));
+    }
+    let start = match (args.from, preset) {
+        (Some(_), None) => return Err(command_line("--from", "needs --dataset", "give --init RUN_DIR instead")),
+        (from, Some(_)) => from.unwrap_or(Start::Pretrained(config.pretrain.method)),
+        (None, None) => Start::Scratch,
+    };
+    let run = match preset {
+        Some(preset) => start.run_dir(preset)?,
+        None => None,
+    };
+    match run {
+        Some(dir) => Ok((Some(Init::resolve(&dir, args.checkpoint)), start.name())),
+        None if args.checkpoint.is_some() => Err(command_line(
+            "--checkpoint",
+            "picks a pre-trained encoder, but this run starts from scratch",
+            "drop it",
+        )),
+        None => Ok((None, start.name())),
+    }
+}
+
+/// An error in the command line's `flag`.
+fn command_line(flag: &str, problem: &str, fix: &str) -> Error {
+    Error::InvalidConfig { path: "<command line>".into(), field: flag.into(), problem: problem.into(), fix: fix.into() }
 }
 
 /// Run `pim finetune` and print a summary.
 pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
-    let config = effective_config(args)?;
-    let init = args.init.as_deref().map(|path| Init::resolve(path, args.checkpoint));
-    let paths = FinetunePaths { data: args.data.source(), init, out: args.out.clone() };
+    let (config, preset) = effective_config(args)?;
+    let (init, start) = start_of(args, &config, preset)?;
+    let stage = finetune_stage(start, config.finetune.shots, config.seed);
+    let out = out_or_default(&args.out, preset, &stage, "--out")?;
+    let paths = FinetunePaths { data: args.data.source(preset)?, init, out: out.clone() };
     let report = finetune(&config, &paths, args.backend, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");
@@ -109,7 +160,7 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
             report.seconds,
             report.best_macro_f1,
             report.best_epoch,
-            args.out.display()
+            out.display()
         );
     }
     Ok(())
@@ -117,7 +168,31 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
 
 /// Run `pim eval` and print the headline figures.
 pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
-    let results = evaluate(&args.run, &args.data.source(), args.backend, &StderrProgress { quiet })?;
+    let preset = args.dataset.as_deref().map(presets::find).transpose()?;
+    let run = match (&args.run, preset) {
+        (Some(run), _) => run.clone(),
+        (None, Some(preset)) => {
+            let config = preset.config();
+            let start = args.from.unwrap_or(Start::Pretrained(config.pretrain.method));
+            let shots = args.shots.unwrap_or(config.finetune.shots);
+            let run = preset.run_dir(&finetune_stage(start.name(), shots, args.seed.unwrap_or(config.seed)));
+            if !run.is_dir() {
+                let runs = run.parent().map(super::dataset::finetune_runs).unwrap_or_default();
+                return Err(Error::BadDataset {
+                    path: run,
+                    problem: "does not exist".into(),
+                    fix: if runs.is_empty() {
+                        format!("run `pim finetune --dataset {}` first", preset.name)
+                    } else {
+                        format!("pick one with --from, --shots and --seed, or --run: {}", runs.join(", "))
+                    },
+                });
+            }
+            run
+        }
+        (None, None) => unreachable!("clap requires --run or --dataset"),
+    };
+    let results = evaluate(&run, &args.data.source(preset)?, args.backend, &StderrProgress { quiet })?;
     for notice in &results.notices {
         eprintln!("notice: {notice}");
     }
@@ -127,7 +202,7 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             results.windows,
             results.macro_f1,
             results.accuracy,
-            args.run.join("results.json").display()
+            run.join("results.json").display()
         );
     }
     Ok(())

@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use clap::Args;
 
+use super::dataset::{data_dir, out_or_default};
 use super::progress::StderrProgress;
 use crate::error::{Error, Result};
 use crate::grid::report::write_report;
 use crate::grid::run::{GridPaths, collect, progress_of, run_unit, start};
 use crate::grid::spec::{Grid, Unit};
+use crate::presets;
 use crate::train::backend::Backend;
 
 /// Arguments of `pim grid`.
@@ -18,12 +20,16 @@ pub struct GridArgs {
     /// Grid file (JSON), e.g. configs/grid-dsads.json.
     #[arg(long)]
     pub grid: PathBuf,
+    /// The grid's dataset, when pim knows it: its data folder and runs/<name>/grid are the
+    /// defaults of --data-dir and --out.
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// Folder holding the dataset.
     #[arg(long)]
-    pub data_dir: PathBuf,
+    pub data_dir: Option<PathBuf>,
     /// Output folder shared by all units; rerun the same command to resume.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Run only this unit (0-based, as `--list` numbers them), e.g. $SLURM_ARRAY_TASK_ID.
     #[arg(long)]
     pub unit: Option<usize>,
@@ -49,15 +55,30 @@ pub struct ReportArgs {
 /// Run `pim grid`.
 pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let grid = Grid::load(&args.grid)?;
-    let paths = GridPaths { data: args.data_dir.clone(), out: args.out.clone() };
+    let preset = args.dataset.as_deref().map(presets::find).transpose()?;
+    if let Some(preset) = preset.filter(|p| p.name != grid.config.dataset.name) {
+        return Err(Error::InvalidConfig {
+            path: args.grid.clone(),
+            field: "--dataset".into(),
+            problem: format!("is {}, but the grid's config is of dataset {}", preset.name, grid.config.dataset.name),
+            fix: format!("drop --dataset, or pass --dataset {}", grid.config.dataset.name),
+        });
+    }
+    let out = out_or_default(&args.out, preset, "grid", "--out")?;
     let units = grid.units();
     if args.list {
-        println!("unit\tarms\tfold\tseed\tcells done");
         let folds = grid.folds();
+        let mut lines = vec!["unit\tarms\tfold\tseed\tcells done".to_string()];
         for (i, unit) in units.iter().enumerate() {
-            let (done, all) = progress_of(&grid, unit, &paths.out);
-            println!("{i}\t{}\t{}\t{}\t{done}/{all}", unit_arms(&grid, unit), folds[unit.fold].name, unit.seed);
+            let (done, all) = progress_of(&grid, unit, &out);
+            lines.push(format!(
+                "{i}\t{}\t{}\t{}\t{done}/{all}",
+                unit_arms(&grid, unit),
+                folds[unit.fold].name,
+                unit.seed
+            ));
         }
+        print_lines(&lines);
         return Ok(());
     }
     let chosen: Vec<usize> = match args.unit {
@@ -72,6 +93,7 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
         }
         None => (0..units.len()).collect(),
     };
+    let paths = GridPaths { data: data_dir(&args.data_dir, preset)?, out };
     start(&grid, &paths)?;
     let progress = StderrProgress { quiet };
     let started = Instant::now();
@@ -88,10 +110,21 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
         eprintln!(
             "pim: {finished} cells run in {:.0} s; `pim report --grid-dir {}` makes the tables",
             started.elapsed().as_secs_f64(),
-            args.out.display()
+            paths.out.display()
         );
     }
     Ok(())
+}
+
+/// Print `lines` to stdout, stopping quietly when the reader has gone (`pim grid --list | head`).
+pub fn print_lines(lines: &[String]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(stdout, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 /// The arms of a unit, comma-separated.

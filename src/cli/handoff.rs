@@ -51,7 +51,7 @@ pub struct ExportArgs {
 /// Run `pim embed`.
 pub fn run_embed(args: &EmbedArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.run.clone());
-    let report = embed(&args.run, &args.data.source(), &out, args.backend, &StderrProgress { quiet })?;
+    let report = embed(&args.run, &args.data.source(None)?, &out, args.backend, &StderrProgress { quiet })?;
     if !quiet {
         eprintln!(
             "pim: {} windows x {} values -> {}",

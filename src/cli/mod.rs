@@ -1,6 +1,7 @@
 //! The `pim` command line: clap types live here only; each subcommand turns its arguments
 //! into a validated config, runs the library, and prints a summary to stderr.
 
+mod dataset;
 mod demo;
 mod finetune;
 mod grid;
@@ -9,10 +10,9 @@ mod pretrain;
 mod progress;
 mod pseudo_label;
 
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
 
-use clap::{Args, Parser, Subcommand};
-
+pub use dataset::{ConfigArgs, DataArgs, DatasetsArgs};
 pub use demo::DemoArgs;
 pub use finetune::{EvalArgs, FinetuneArgs};
 pub use grid::{GridArgs, ReportArgs};
@@ -21,30 +21,6 @@ pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::Result;
-use crate::train::windows::WindowSource;
-
-/// Where a training or evaluation stage reads its windows: the raw dataset, or the windows
-/// `pim pseudo-label` prepared (parsed once, loaded in a fraction of a second).
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    /// Folder holding the raw dataset.
-    #[arg(long, required_unless_present = "windows", conflicts_with = "windows")]
-    pub data_dir: Option<PathBuf>,
-    /// The --out folder of `pim pseudo-label` (its windows.npy), instead of --data-dir.
-    #[arg(long)]
-    pub windows: Option<PathBuf>,
-}
-
-impl DataArgs {
-    /// The source these arguments name.
-    pub fn source(&self) -> WindowSource {
-        match (&self.windows, &self.data_dir) {
-            (Some(windows), _) => WindowSource::Prepared(windows.clone()),
-            (None, Some(data)) => WindowSource::Raw(data.clone()),
-            (None, None) => unreachable!("clap requires --data-dir or --windows"),
-        }
-    }
-}
 
 /// Physics-informed multi-task pre-training for IMU activity recognition with few labels.
 #[derive(Debug, Parser)]
@@ -81,6 +57,8 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Write a run's weights as safetensors with PyTorch's names and layouts.
     Export(ExportArgs),
+    /// List the datasets pim knows by name, where each looks for its data, and how to get it.
+    Datasets(DatasetsArgs),
 }
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
@@ -96,6 +74,7 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Report(args) => grid::run_report(&args, cli.quiet),
         Command::Embed(args) => handoff::run_embed(&args, cli.quiet),
         Command::Export(args) => handoff::run_export(&args, cli.quiet),
+        Command::Datasets(args) => dataset::run_datasets(&args),
     }
 }
 
@@ -104,12 +83,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pseudo_label_needs_config_data_and_out() {
+    fn pseudo_label_takes_a_config_file_or_a_dataset_name() {
         let cli = Cli::try_parse_from(["pim", "pseudo-label", "--config", "c.json", "--data-dir", "d", "--out", "o"])
             .expect("valid command line");
         let Command::PseudoLabel(args) = cli.command else { panic!("parsed as another command") };
-        assert_eq!(args.config.to_str(), Some("c.json"));
-        assert!(Cli::try_parse_from(["pim", "pseudo-label", "--config", "c.json"]).is_err());
+        assert_eq!(args.config.config.as_deref(), Some(std::path::Path::new("c.json")));
+        let cli = Cli::try_parse_from(["pim", "pseudo-label", "--dataset", "dsads"]).expect("valid command line");
+        let Command::PseudoLabel(args) = cli.command else { panic!("parsed as another command") };
+        assert_eq!(args.config.preset().unwrap().map(|p| p.name), Some("dsads"));
+        // Without a preset the folders have no defaults.
+        let error = dataset::out_or_default(&None, None, "labels", "--out").unwrap_err().to_string();
+        assert!(error.contains("--out") && error.contains("is missing"), "{error}");
     }
 
     /// `pim pretrain` with its required arguments, then `extra`.

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::DataArgs;
+use super::dataset::{ConfigArgs, DataArgs, LABELS_STAGE, Resolved, out_or_default, pretrain_stage};
 use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::labels::Task;
+use crate::presets::Preset;
 use crate::train::backend::Backend;
 use crate::train::config::{LossWeights, PretrainMethod};
 use crate::train::pretrain::{PretrainPaths, pretrain};
@@ -16,18 +17,20 @@ use crate::train::pretrain::{PretrainPaths, pretrain};
 /// Arguments of `pim pretrain`.
 #[derive(Debug, Args)]
 pub struct PretrainArgs {
-    /// Config file (JSON), the one `pim pseudo-label` used.
-    #[arg(long)]
-    pub config: PathBuf,
-    /// The --out folder of `pim pseudo-label` (needed by method pim only).
+    /// The dataset and its config (the one `pim pseudo-label` used).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The --out folder of `pim pseudo-label`, needed by method pim only (with --dataset:
+    /// runs/<name>/labels).
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Where the windows are.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Run folder to write (encoder.bpk, metrics.csv, ...); rerun the same command to resume.
+    /// Run folder to write (encoder.bpk, metrics.csv, ...); rerun the same command to resume
+    /// (with --dataset: runs/<name>/pretrain-<method>).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Pre-training method: pim (physics pseudo-labels), masked (masked reconstruction) or
     /// transform (transformation discrimination) (overrides pretrain.method).
     #[arg(long)]
@@ -46,9 +49,9 @@ pub struct PretrainArgs {
     pub backend: Backend,
 }
 
-/// The config with this command line's overrides applied and checked.
-pub fn effective_config(args: &PretrainArgs) -> Result<PimConfig> {
-    let mut config = PimConfig::load(&args.config)?;
+/// The config with this command line's overrides applied and checked, and its preset.
+pub fn effective_config(args: &PretrainArgs) -> Result<(PimConfig, Option<&'static Preset>)> {
+    let Resolved { mut config, path, preset } = args.config.resolve()?;
     if let Some(method) = args.method {
         config.pretrain.method = method;
     }
@@ -69,14 +72,20 @@ pub fn effective_config(args: &PretrainArgs) -> Result<PimConfig> {
     if let Some(epochs) = args.epochs {
         config.pretrain.epochs = epochs;
     }
-    config.validate(&args.config)?;
-    Ok(config)
+    config.validate(&path)?;
+    Ok((config, preset))
 }
 
 /// Run the stage and print a summary.
 pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
-    let config = effective_config(args)?;
-    let paths = PretrainPaths { labels: args.labels.clone(), data: args.data.source(), out: args.out.clone() };
+    let (config, preset) = effective_config(args)?;
+    let method = config.pretrain.method;
+    let labels = match (method, &args.labels, preset) {
+        (PretrainMethod::Pim, None, Some(preset)) => Some(preset.run_dir(LABELS_STAGE)),
+        _ => args.labels.clone(),
+    };
+    let out = out_or_default(&args.out, preset, &pretrain_stage(method), "--out")?;
+    let paths = PretrainPaths { labels, data: args.data.source(preset)?, out: out.clone() };
     let report = pretrain(&config, &paths, args.backend, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");
@@ -89,7 +98,7 @@ pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
             seconds,
             report.best_loss,
             report.best_epoch,
-            args.out.join(crate::train::pretrain::ENCODER_FILE).display()
+            out.join(crate::train::pretrain::ENCODER_FILE).display()
         );
     }
     Ok(())

@@ -4,29 +4,35 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::dataset::{ConfigArgs, LABELS_STAGE, data_dir, out_or_default};
 use super::progress::StderrProgress;
-use crate::config::PimConfig;
 use crate::error::Result;
 use crate::labels::pseudo_label::pseudo_label;
+use crate::presets;
 
 /// Arguments of `pim pseudo-label`.
 #[derive(Debug, Args)]
 pub struct PseudoLabelArgs {
-    /// Config file (JSON), e.g. configs/dsads.json.
+    /// The dataset and its config.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Folder holding the dataset in the config's format (with --dataset: $PIM_DATA/<name>,
+    /// else data/<name>).
     #[arg(long)]
-    pub config: PathBuf,
-    /// Folder holding the dataset in the config's format.
+    pub data_dir: Option<PathBuf>,
+    /// Folder to write features.csv, labels.csv, windows.npy, discretiser.json, config.json,
+    /// run.json (with --dataset: runs/<name>/labels).
     #[arg(long)]
-    pub data_dir: PathBuf,
-    /// Folder to write features.csv, labels.csv, discretiser.json, config.json, run.json.
-    #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
 }
 
 /// Load the config, run the stage, and print notices and a summary to stderr.
 pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
-    let config = PimConfig::load(&args.config)?;
-    let report = pseudo_label(&config, &args.data_dir, &args.out, true, argv, &StderrProgress { quiet })?;
+    let resolved = args.config.resolve()?;
+    resolved.config.validate(&resolved.path)?;
+    let data = data_dir(&args.data_dir, resolved.preset)?;
+    let out = out_or_default(&args.out, resolved.preset, LABELS_STAGE, "--out")?;
+    let report = pseudo_label(&resolved.config, &data, &out, true, argv, &StderrProgress { quiet })?;
     for notice in &report.notices {
         eprintln!("notice: {notice}");
     }
@@ -40,7 +46,7 @@ pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
             (report.parse_time + report.features_time).as_secs_f64(),
             report.parse_time.as_secs_f64(),
             report.features_time.as_secs_f64(),
-            args.out.display()
+            out.display()
         );
     }
     Ok(())
@@ -50,8 +56,11 @@ pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
 #[derive(Debug, Args)]
 pub struct InspectLabelsArgs {
     /// The --out folder of `pim pseudo-label`.
-    #[arg(long)]
-    pub labels: PathBuf,
+    #[arg(long, required_unless_present = "dataset")]
+    pub labels: Option<PathBuf>,
+    /// A dataset pim knows: reads runs/<name>/labels.
+    #[arg(long, conflicts_with = "labels")]
+    pub dataset: Option<String>,
     /// Where to write label_information.csv and label_distributions.svg (default: --labels).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -59,8 +68,10 @@ pub struct InspectLabelsArgs {
 
 /// Run `pim inspect-labels`.
 pub fn run_inspect(args: &InspectLabelsArgs, quiet: bool) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| args.labels.clone());
-    let written = crate::labels::inspect::inspect_labels(&args.labels, &out)?;
+    let preset = args.dataset.as_deref().map(presets::find).transpose()?;
+    let labels = out_or_default(&args.labels, preset, LABELS_STAGE, "--labels")?;
+    let out = args.out.clone().unwrap_or_else(|| labels.clone());
+    let written = crate::labels::inspect::inspect_labels(&labels, &out)?;
     if !quiet {
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         eprintln!("pim: wrote {}", names.join(", "));

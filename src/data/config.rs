@@ -26,6 +26,37 @@ pub enum DatasetFormat {
     /// The generic CSV format documented in README.md: one header row, columns
     /// `subject`, `activity` and `<sensor>.<acc|gyro|mag>.<x|y|z>`.
     Csv,
+    /// USC-HAD: `USC-HAD/SubjectN/a<activity>t<trial>.mat` (MATLAB v5), each with an
+    /// `N x 6` `sensor_readings` (acc x, y, z in g; gyro x, y, z in deg/s) at 100 Hz.
+    UscHad,
+    /// PAMAP2: `Protocol/subject10X.dat`, 54 space-separated values per row at 100 Hz.
+    Pamap2,
+    /// WEAR: `sbj_N.csv` with `<sensor>_acc_<axis>` columns (g) and a string `label`.
+    Wear,
+    /// MM-Fit: `wXX/wXX_<device>_<acc|gyr|mag>.npy` streams and `wXX_labels.csv`.
+    Mmfit,
+}
+
+impl DatasetFormat {
+    /// The format's name, as in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetFormat::Dsads => "dsads",
+            DatasetFormat::Csv => "csv",
+            DatasetFormat::UscHad => "usc_had",
+            DatasetFormat::Pamap2 => "pamap2",
+            DatasetFormat::Wear => "wear",
+            DatasetFormat::Mmfit => "mmfit",
+        }
+    }
+
+    /// Whether the files' columns are found by number (`sensors[].columns`), not by name.
+    pub fn has_column_numbers(self) -> bool {
+        match self {
+            DatasetFormat::Dsads | DatasetFormat::UscHad | DatasetFormat::Pamap2 => true,
+            DatasetFormat::Csv | DatasetFormat::Wear | DatasetFormat::Mmfit => false,
+        }
+    }
 }
 
 /// Unit of the accelerometer columns in the files.
@@ -276,6 +307,15 @@ pub struct DatasetConfig {
     pub split: SplitConfig,
     /// Activity classes, in class-index order.
     pub classes: Vec<ClassConfig>,
+    /// Sub-folders holding the files (PAMAP2: `Protocol`, and `Optional` for the optional
+    /// activities); empty for the other formats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// The class id of samples without a label (WEAR's empty label, MM-Fit's samples outside
+    /// every exercise); `null` keeps them unlabelled: pre-training uses them, fine-tuning
+    /// and evaluation do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_class: Option<String>,
 }
 
 impl DatasetConfig {
@@ -315,19 +355,19 @@ impl DatasetConfig {
                     "give every sensor a distinct name",
                 ));
             }
-            match (self.format, &sensor.columns) {
-                (DatasetFormat::Dsads, None) => {
+            match (self.format.has_column_numbers(), &sensor.columns) {
+                (true, None) => {
                     return Err(invalid(
                         format!("dataset.sensors[{i}].columns"),
                         "is missing".into(),
                         "give the zero-based columns of acc (and gyro, mag) for header-less files",
                     ));
                 }
-                (DatasetFormat::Csv, Some(_)) => {
+                (false, Some(_)) => {
                     return Err(invalid(
                         format!("dataset.sensors[{i}].columns"),
-                        "is set for the csv format".into(),
-                        "remove it: csv headers name the columns `<sensor>.<acc|gyro|mag>.<x|y|z>`",
+                        format!("is set for the {} format, whose files name their columns", self.format.name()),
+                        "remove it: the sensor's name and modalities select the columns",
                     ));
                 }
                 _ => {}
@@ -398,7 +438,46 @@ impl DatasetConfig {
                 ));
             }
         }
-        Ok(())
+        self.validate_format_fields(path)
+    }
+
+    /// The fields only some formats read: `null_class` (WEAR, MM-Fit) and `folders` (PAMAP2).
+    fn validate_format_fields(&self, path: &Path) -> Result<()> {
+        let invalid = |field: &str, problem: String, fix: String| Error::InvalidConfig {
+            path: path.to_path_buf(),
+            field: field.into(),
+            problem,
+            fix,
+        };
+        if let Some(null) = &self.null_class {
+            if !matches!(self.format, DatasetFormat::Wear | DatasetFormat::Mmfit) {
+                let problem = format!("is set, but the {} format has no unlabelled samples", self.format.name());
+                return Err(invalid("dataset.null_class", problem, "remove it".into()));
+            }
+            if self.class_by_id(null).is_none() {
+                let fix =
+                    "add a class with that id (e.g. {\"id\": \"null\", \"name\": \"null\"}), or remove null_class";
+                return Err(invalid(
+                    "dataset.null_class",
+                    format!("is {null:?}, not a class id in dataset.classes"),
+                    fix.into(),
+                ));
+            }
+        }
+        match (self.format, self.folders.is_empty()) {
+            (DatasetFormat::Pamap2, true) => Err(invalid(
+                "dataset.folders",
+                "is empty".into(),
+                "list the sub-folders to read: [\"Protocol\"], or [\"Protocol\", \"Optional\"]".into(),
+            )),
+            (DatasetFormat::Pamap2, false) => Ok(()),
+            (format, false) => Err(invalid(
+                "dataset.folders",
+                format!("is set, but only the pamap2 format reads it, not {}", format.name()),
+                "remove it".into(),
+            )),
+            (_, true) => Ok(()),
+        }
     }
 
     /// Index of a sensor by name.

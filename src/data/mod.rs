@@ -11,6 +11,6 @@ pub mod window;
 
 pub use config::DatasetConfig;
 pub use prepared::{PreparedWindows, WindowInfo};
-pub use readers::read_dataset;
+pub use readers::{Dataset, read_dataset};
 pub use recording::{ChannelLayout, Recording};
 pub use window::{Window, cut_windows};

@@ -54,7 +54,11 @@ fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
     let normaliser: Normaliser = load_json(&dir.join(NORMALISER_FILE), fix)?;
     let channels = normaliser.mean.len();
     let model = if dir.join(MODEL_FILE).is_file() {
-        Run::Finetune(Box::new(load_module(ClassifierModel::init(&config, channels, device), &dir.join(MODEL_FILE), fix)?))
+        Run::Finetune(Box::new(load_module(
+            ClassifierModel::init(&config, channels, device),
+            &dir.join(MODEL_FILE),
+            fix,
+        )?))
     } else {
         let objective = objective_shape(&config, dir, channels)?;
         let model = init_model(&config, channels, &objective, device);

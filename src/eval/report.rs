@@ -104,7 +104,7 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
     let truth: Vec<usize> = test.iter().map(|&i| set.classes[i].expect("labelled")).collect();
     let classes: Vec<String> = config.dataset.classes.iter().map(|c| c.name.clone()).collect();
     let confusion = ConfusionMatrix::new(classes.len(), &truth, &predicted);
-    let mut notices = Vec::new();
+    let mut notices = set.notices.clone();
     for (class, scores) in classes.iter().zip(confusion.per_class()) {
         if scores.support == 0 {
             notices.push(format!("class {class} has no windows among the test subjects: macro-F1 leaves it out"));

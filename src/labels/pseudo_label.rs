@@ -77,9 +77,11 @@ pub fn pseudo_label(
 
     let started = Instant::now();
     let bar = progress.bar("reading");
-    let recordings = read_dataset(data_dir, dataset, &bar)?;
+    let read = read_dataset(data_dir, dataset, &bar)?;
     bar.finish_and_clear();
     let parse_time = started.elapsed();
+    notices.extend(read.notices);
+    let recordings = read.recordings;
 
     let (windows, too_short) = cut_windows(&recordings, dataset.window);
     if too_short > 0 {
@@ -176,8 +178,9 @@ pub fn prepare_windows(
 ) -> Result<usize> {
     let mut outputs = StagedOutputs::new(out_dir)?;
     let bar = progress.bar("reading");
-    let recordings = read_dataset(data_dir, &config.dataset, &bar)?;
+    let read = read_dataset(data_dir, &config.dataset, &bar)?;
     bar.finish_and_clear();
+    let recordings = read.recordings;
     let (windows, _) = cut_windows(&recordings, config.dataset.window);
     let prepared = PreparedWindows::cut(&recordings, &windows, &config.dataset);
     prepared.write(&mut outputs)?;
@@ -189,6 +192,7 @@ pub fn prepare_windows(
             "command": command,
             "windows": prepared.len(),
             "recordings": recordings.len(),
+            "notices": read.notices,
         }),
     )?;
     outputs.commit()?;

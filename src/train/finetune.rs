@@ -174,6 +174,7 @@ pub fn finetune(
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
+    notices.extend(set.notices.iter().cloned());
     let train = set.indices_of(SplitRole::Train);
     let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&set, &train));
     set.normalise(&normaliser);

@@ -269,6 +269,7 @@ mod tests {
             subjects: vec!["p1".into(); 2],
             roles: vec![SplitRole::Train; 2],
             classes: vec![None; 2],
+            notices: Vec::new(),
         };
         let (mask, inputs) = masked_batch(&set, &[1, 0], 0.1, &mut ChaCha8Rng::seed_from_u64(0));
         for (b, &window) in [1usize, 0].iter().enumerate() {

@@ -314,6 +314,7 @@ fn read_inputs(
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
+    notices.extend(set.notices.iter().cloned());
     let train = set.indices_of(SplitRole::Train);
     let mut validation = set.indices_of(SplitRole::Validation);
     if validation.is_empty() {

@@ -53,6 +53,8 @@ pub struct WindowSet {
     pub roles: Vec<SplitRole>,
     /// Class index of each window (`None`: unlabelled).
     pub classes: Vec<Option<usize>>,
+    /// What the reader said about the raw data (samples filled in, labels dropped).
+    pub notices: Vec<String>,
 }
 
 impl WindowSet {
@@ -60,18 +62,20 @@ impl WindowSet {
     /// config's split.
     pub fn load(config: &PimConfig, source: &WindowSource, progress: &ProgressBar) -> Result<Self> {
         let dataset = &config.dataset;
-        let prepared = match source {
+        let (prepared, notices) = match source {
             WindowSource::Raw(dir) => {
-                let recordings = read_dataset(dir, dataset, progress)?;
-                let (windows, _) = cut_windows(&recordings, dataset.window);
-                PreparedWindows::cut(&recordings, &windows, dataset)
+                let read = read_dataset(dir, dataset, progress)?;
+                let (windows, _) = cut_windows(&read.recordings, dataset.window);
+                (PreparedWindows::cut(&read.recordings, &windows, dataset), read.notices)
             }
             WindowSource::Prepared(dir) => {
                 check_prepared_config(dir, config)?;
-                PreparedWindows::read(dir)?
+                (PreparedWindows::read(dir)?, Vec::new())
             }
         };
-        Self::from_prepared(config, prepared, source.path())
+        let mut set = Self::from_prepared(config, prepared, source.path())?;
+        set.notices = notices;
+        Ok(set)
     }
 
     /// Give prepared windows their roles and classes under `config`; `path` names their
@@ -98,6 +102,7 @@ impl WindowSet {
             subjects: Vec::with_capacity(prepared.len()),
             roles: Vec::with_capacity(prepared.len()),
             classes: Vec::with_capacity(prepared.len()),
+            notices: Vec::new(),
         };
         for info in &prepared.index {
             let role = dataset.split.role_of(&info.subject).ok_or_else(|| Error::Artefact {
@@ -280,6 +285,7 @@ mod tests {
             subjects: vec!["p1".into(), "p1".into()],
             roles: vec![SplitRole::Train, SplitRole::Train],
             classes: vec![Some(0), Some(1)],
+            notices: Vec::new(),
         }
     }
 

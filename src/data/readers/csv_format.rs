@@ -14,7 +14,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::fields::parse_finite;
-use super::{DatasetReader, list_folder};
+use super::{Dataset, DatasetReader, list_folder};
 use crate::data::config::{AXES, DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 pub struct CsvReader;
 
 impl DatasetReader for CsvReader {
-    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>> {
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset> {
         let mut files = Vec::new();
         find_csv_files(dir, "", &mut files)?;
         if files.is_empty() {
@@ -43,7 +43,7 @@ impl DatasetReader for CsvReader {
                 Ok(recordings)
             })
             .collect::<Result<_>>()?;
-        Ok(per_file.into_iter().flatten().collect())
+        Ok(Dataset { recordings: per_file.into_iter().flatten().collect(), notices: Vec::new() })
     }
 }
 

@@ -15,7 +15,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::fields::parse_finite;
-use super::{DatasetReader, list_folder};
+use super::{Dataset, DatasetReader, list_folder};
 use crate::data::config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
@@ -38,13 +38,13 @@ struct Segment {
 }
 
 impl DatasetReader for DsadsReader {
-    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>> {
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset> {
         let root = dataset_root(dir)?;
         let segments = list_segments(&root, config)?;
         let columns = column_map(config, dir)?;
         let channels = ChannelLayout::new(config).channels();
         progress.set_length(segments.len() as u64);
-        segments
+        let recordings = segments
             .par_iter()
             .map(|segment| {
                 let path = root.join(&segment.source);
@@ -58,7 +58,8 @@ impl DatasetReader for DsadsReader {
                     samples,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Dataset { recordings, notices: Vec::new() })
     }
 }
 

@@ -4,9 +4,18 @@
 mod csv_format;
 mod dsads;
 mod fields;
+mod gaps;
+mod mmfit;
+mod pamap2;
+mod usc_had;
+mod wear;
 
 pub use csv_format::CsvReader;
 pub use dsads::DsadsReader;
+pub use mmfit::MmfitReader;
+pub use pamap2::Pamap2Reader;
+pub use usc_had::UscHadReader;
+pub use wear::WearReader;
 
 use std::path::Path;
 
@@ -16,15 +25,24 @@ use super::config::{DatasetConfig, DatasetFormat};
 use super::recording::Recording;
 use crate::error::{Error, Result};
 
+/// What a reader found: the recordings, and what the user should know about them (samples
+/// filled in, labels dropped).
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Every recording, sorted by source file then start.
+    pub recordings: Vec<Recording>,
+    /// Things the user should know.
+    pub notices: Vec<String>,
+}
+
 /// Reads one dataset format.
 pub trait DatasetReader {
-    /// Read every recording under `dir`, sorted by source file then start, ticking
-    /// `progress` once per file parsed.
-    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>>;
+    /// Read every recording under `dir`, ticking `progress` once per file parsed.
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset>;
 }
 
 /// Read `dir` with the reader its config's format names.
-pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Vec<Recording>> {
+pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset> {
     if !dir.is_dir() {
         return Err(Error::BadDataset {
             path: dir.to_path_buf(),
@@ -35,10 +53,14 @@ pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) 
     let reader: &dyn DatasetReader = match config.format {
         DatasetFormat::Dsads => &DsadsReader,
         DatasetFormat::Csv => &CsvReader,
+        DatasetFormat::UscHad => &UscHadReader,
+        DatasetFormat::Pamap2 => &Pamap2Reader,
+        DatasetFormat::Wear => &WearReader,
+        DatasetFormat::Mmfit => &MmfitReader,
     };
-    let mut recordings = reader.read(dir, config, progress)?;
-    recordings.sort_by(|a, b| (&a.source, a.start).cmp(&(&b.source, b.start)));
-    Ok(recordings)
+    let mut dataset = reader.read(dir, config, progress)?;
+    dataset.recordings.sort_by(|a, b| (&a.source, a.start).cmp(&(&b.source, b.start)));
+    Ok(dataset)
 }
 
 /// Sorted names of the entries of a folder, skipping hidden ones (`.DS_Store`, ...).

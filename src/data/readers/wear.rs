@@ -1,0 +1,179 @@
+//! WEAR (Bock et al. 2024, CC BY-NC-SA 4.0): one `sbj_N.csv` per subject at 50 Hz, a header
+//! row, and per sample the acceleration in g of four wrist and ankle sensors, columns
+//! `<sensor>_acc_<x|y|z>` for `right_arm`, `right_leg`, `left_leg`, `left_arm` (the config's
+//! sensor names pick them), and a string `label`. The subject is the file name (`sbj_N`).
+//!
+//! An empty label is the NULL class: with `dataset.null_class` set it becomes that class;
+//! without, those samples stay unlabelled (pre-training sees them, fine-tuning and
+//! evaluation do not). Any other label must be a class id of the config. A file is cut into
+//! recordings at every label change. Missing values (empty fields or NaN) are filled by
+//! linear interpolation within their recording and counted in a notice.
+
+use std::path::Path;
+
+use indicatif::ProgressBar;
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use super::gaps::fill_gaps;
+use super::{Dataset, DatasetReader, list_folder};
+use crate::data::config::{AXES, DatasetConfig, Modality};
+use crate::data::recording::{ChannelLayout, Recording};
+use crate::error::{Error, Result};
+
+/// Reader for the WEAR layout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WearReader;
+
+impl DatasetReader for WearReader {
+    fn read(&self, dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset> {
+        let mut files = Vec::new();
+        for (name, is_dir) in list_folder(dir)? {
+            if let Some(subject) = name.strip_suffix(".csv").filter(|s| s.starts_with("sbj_")) {
+                if is_dir || config.split.role_of(subject).is_none() {
+                    return Err(Error::BadDataset {
+                        path: dir.join(&name),
+                        problem: format!("is the file of subject {subject:?}, whom dataset.split does not name"),
+                        fix: "add the subject to dataset.split, or remove the file".into(),
+                    });
+                }
+                files.push((subject.to_string(), name));
+            }
+        }
+        if files.is_empty() {
+            return Err(Error::BadDataset {
+                path: dir.to_path_buf(),
+                problem: "holds no sbj_N.csv files".into(),
+                fix: "pass --data-dir the folder of WEAR's inertial CSV files, or see `pim datasets`".into(),
+            });
+        }
+        progress.set_length(files.len() as u64);
+        let per_file: Vec<(Vec<Recording>, usize, usize)> = files
+            .par_iter()
+            .map(|(subject, name)| {
+                let read = read_file(&dir.join(name), name, subject, config)?;
+                progress.inc(1);
+                Ok(read)
+            })
+            .collect::<Result<_>>()?;
+        let (filled, total): (usize, usize) = per_file.iter().fold((0, 0), |(f, t), r| (f + r.1, t + r.2));
+        let mut notices = Vec::new();
+        if filled > 0 {
+            notices.push(format!(
+                "{filled} of {total} samples were missing (empty or NaN) and were filled by linear interpolation \
+                 within their recording"
+            ));
+        }
+        Ok(Dataset { recordings: per_file.into_iter().flat_map(|r| r.0).collect(), notices })
+    }
+}
+
+/// One file's recordings, the samples filled in, and the samples read.
+fn read_file(
+    path: &Path,
+    source: &str,
+    subject: &str,
+    config: &DatasetConfig,
+) -> Result<(Vec<Recording>, usize, usize)> {
+    let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| Error::BadDataset {
+        path: path.to_path_buf(),
+        problem: format!("cannot be read ({e})"),
+        fix: "check the file is readable".into(),
+    })?;
+    let bad = |line: u64, problem: String, fix: &str| Error::BadRow {
+        path: path.to_path_buf(),
+        line,
+        problem,
+        fix: fix.into(),
+    };
+    let header = reader.headers().map_err(|e| bad(1, e.to_string(), "repair the file"))?.clone();
+    let find = |name: &str| header.iter().position(|h| h.trim() == name);
+    let label_at =
+        find("label").ok_or_else(|| bad(1, "has no `label` column".into(), "use WEAR's inertial CSV files"))?;
+    let layout = ChannelLayout::new(config);
+    let mut columns = Vec::new();
+    for (s, sensor) in config.sensors.iter().enumerate() {
+        let rows = layout.rows(s, Modality::Acc).expect("every sensor has acc");
+        for (row, axis) in rows.into_iter().zip(AXES) {
+            let name = format!("{}_acc_{axis}", sensor.name);
+            let column = find(&name).ok_or_else(|| {
+                bad(1, format!("has no column {name:?}"), "use WEAR's inertial CSV files, or fix dataset.sensors")
+            })?;
+            columns.push((row, column, config.units.factor(Modality::Acc)));
+        }
+    }
+    let channels = layout.channels();
+    let mut runs: Vec<(String, usize, Vec<f32>)> = Vec::new();
+    let mut values = vec![0f32; channels];
+    for (row, record) in reader.records().enumerate() {
+        let line = row as u64 + 2;
+        let record = record.map_err(|e| bad(line, e.to_string(), "repair the file"))?;
+        if record.len() != header.len() {
+            return Err(bad(
+                line,
+                format!("has {} fields, the header {}", record.len(), header.len()),
+                "repair the file",
+            ));
+        }
+        let label = record[label_at].trim();
+        let activity = match (label, &config.null_class) {
+            ("", Some(null)) => null.clone(),
+            ("", None) => String::new(),
+            (label, _) if config.class_by_id(label).is_some() => label.to_string(),
+            (label, _) => {
+                return Err(bad(
+                    line,
+                    format!("label {label:?} is not a class id in dataset.classes"),
+                    "add it to dataset.classes, or correct the label",
+                ));
+            }
+        };
+        for &(channel, column, scale) in &columns {
+            let field = record[column].trim();
+            values[channel] = if field.is_empty() || field.eq_ignore_ascii_case("nan") {
+                f32::NAN
+            } else {
+                match field.parse::<f32>() {
+                    Ok(v) if v.is_finite() => v * scale,
+                    _ => {
+                        return Err(bad(
+                            line,
+                            format!("column {} is {field:?}, not a number", column + 1),
+                            "repair the file",
+                        ));
+                    }
+                }
+            };
+        }
+        if runs.last().is_none_or(|(a, _, _)| *a != activity) {
+            runs.push((activity, row, Vec::new()));
+        }
+        runs.last_mut().expect("a run was just opened").2.extend_from_slice(&values);
+    }
+    let (mut filled, mut total) = (0, 0);
+    let mut recordings = Vec::with_capacity(runs.len());
+    for (activity, start, time_major) in runs {
+        let len = time_major.len() / channels;
+        let mut samples = Array2::from_shape_vec((len, channels), time_major)
+            .expect("each row pushed one value per channel")
+            .reversed_axes()
+            .as_standard_layout()
+            .into_owned();
+        filled += fill_gaps(&mut samples).map_err(|c| {
+            bad(
+                start as u64 + 2,
+                format!("starts a recording whose channel {c} has no valid sample"),
+                "repair the file",
+            )
+        })?;
+        total += samples.len();
+        recordings.push(Recording {
+            subject: subject.to_string(),
+            activity,
+            source: source.to_string(),
+            start,
+            samples,
+        });
+    }
+    Ok((recordings, filled, total))
+}
