@@ -61,7 +61,7 @@ fn main() {
         bytes_t.push(start.elapsed());
 
         let start = Instant::now();
-        let recordings = read_dataset(&data, &config.dataset, &ProgressBar::hidden()).unwrap();
+        let recordings = read_dataset(&data, &config.dataset, &ProgressBar::hidden()).unwrap().recordings;
         parse_t.push(start.elapsed());
 
         let (cut, _) = cut_windows(&recordings, config.dataset.window);
@@ -79,7 +79,7 @@ fn main() {
 
         let out = tempfile::tempdir().unwrap();
         let start = Instant::now();
-        pseudo_label(&config, &data, out.path(), &[], &Silent).unwrap();
+        pseudo_label(&config, &data, out.path(), false, &[], &Silent).unwrap();
         stage_t.push(start.elapsed());
         eprintln!("round {}/{ROUNDS} done", round + 1);
     }

@@ -27,7 +27,8 @@ fn matrix(value: &Value) -> Array2<f64> {
 fn sample_features_and_labels_match_the_numpy_reference() {
     let golden = load("dsads_sample.json");
     let config = PimConfig::load(&root().join("configs/dsads.json")).unwrap();
-    let recordings = read_dataset(&root().join("data/dsads-sample"), &config.dataset, &ProgressBar::hidden()).unwrap();
+    let recordings =
+        read_dataset(&root().join("data/dsads-sample"), &config.dataset, &ProgressBar::hidden()).unwrap().recordings;
     let sources: Vec<&str> = recordings.iter().map(|r| r.source.as_str()).collect();
     let golden_sources: Vec<&str> = golden["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     assert_eq!(sources, golden_sources);

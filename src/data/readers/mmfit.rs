@@ -103,7 +103,7 @@ fn read_stream(path: &Path) -> Result<Stream> {
     }
     let column = |c: usize| array.index_axis(Axis(1), c).to_vec();
     let times = column(1);
-    if let Some(t) = times.windows(2).position(|w| !(w[1] > w[0])) {
+    if let Some(t) = times.windows(2).position(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater)) {
         return Err(Error::BadRow {
             path: path.to_path_buf(),
             line: t as u64 + 2,
