@@ -1,28 +1,172 @@
-//! Output files that appear whole or not at all: each is written under a temporary name
-//! in its destination folder and renamed into place only once every file of the stage has
-//! been written, so a failure midway leaves no half-written file behind.
+//! The run folder's files. Outputs appear whole or not at all: each is written under a
+//! temporary name in its destination folder and renamed into place only once every file of
+//! the stage has been written. A stage holds an exclusive lock on its folder while it
+//! writes, so two runs cannot mix their files, and ends by writing `run.json`, the mark that
+//! the folder is finished, which every later stage checks before it reads the folder.
 
-use std::fs;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+
+/// The record of what made a run folder, written last: its presence marks the folder done.
+pub const RUN_FILE: &str = "run.json";
+/// The full config a stage ran with.
+pub const CONFIG_FILE: &str = "config.json";
+/// `pim eval`'s scores, in the fine-tuning run's folder.
+pub const RESULTS_FILE: &str = "results.json";
+/// `pim eval`'s per-window predictions, in the fine-tuning run's folder.
+pub const PREDICTIONS_FILE: &str = "predictions.csv";
+/// The lock a stage holds on its folder while it writes.
+pub const LOCK_FILE: &str = ".pim.lock";
+
+/// What every stage writes to `run.json`, the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The pim version that wrote the folder.
+    pub pim_version: String,
+    /// `pseudo-label`, `pretrain`, `finetune` or `eval`.
+    pub stage: String,
+    /// The command line of the process.
+    pub command: Vec<String>,
+    /// The config's seed.
+    pub seed: u64,
+    /// The compute backend (`cpu` or `gpu`), for the stages that train or infer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The SIMD level of pim's convolution kernels (`avx512`, `avx2`, `portable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simd: Option<String>,
+    /// What the user was told.
+    pub notices: Vec<String>,
+    /// Wall time of each phase, in seconds.
+    pub seconds: BTreeMap<String, f64>,
+    /// What the stage did, in its own terms (windows, kept epochs, shots drawn, scores).
+    pub details: serde_json::Value,
+}
+
+impl RunRecord {
+    /// A record of `stage` with this process's version and command line.
+    pub fn new(stage: &str, seed: u64, notices: &[String], details: serde_json::Value) -> Self {
+        RunRecord {
+            pim_version: env!("CARGO_PKG_VERSION").into(),
+            stage: stage.into(),
+            command: std::env::args().collect(),
+            seed,
+            backend: None,
+            simd: None,
+            notices: notices.to_vec(),
+            seconds: BTreeMap::new(),
+            details,
+        }
+    }
+
+    /// Write it as `dir/run.json` (atomically), marking the folder finished.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let mut outputs = StagedOutputs::new(dir)?;
+        outputs.write_json(RUN_FILE, self)?;
+        outputs.commit().map(|_| ())
+    }
+}
+
+/// The `run.json` of a finished `stage` in `dir`, or an error saying the folder is
+/// unfinished or of another stage, with `fix`. A `run.json` without `stage` (pim before
+/// 0.1's run records) counts as finished.
+pub fn require_finished(dir: &Path, stage: &str, fix: &str) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Marker {
+        stage: Option<String>,
+    }
+    let path = dir.join(RUN_FILE);
+    let unfinished = |problem: String| Error::Artefact { path: dir.to_path_buf(), problem, fix: fix.into() };
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) if !dir.is_dir() => return Err(unfinished("does not exist".into())),
+        Err(_) => {
+            return Err(unfinished(format!(
+                "is not a finished `pim {stage}` run (no {RUN_FILE}: it was interrupted, failed, or is still running)"
+            )));
+        }
+    };
+    let marker: Marker =
+        serde_json::from_str(&text).map_err(|cause| Error::Json { path: path.clone(), fix: fix.into(), cause })?;
+    match marker.stage {
+        Some(found) if found != stage => Err(unfinished(format!("is a `pim {found}` run, not a `pim {stage}` run"))),
+        _ => Ok(()),
+    }
+}
+
+/// Remove `names` from `dir` if present: outputs of an earlier run that the new run would
+/// otherwise leave beside its own (the completion mark first).
+pub fn remove_stale(dir: &Path, names: &[&str]) -> Result<()> {
+    for name in names {
+        let path = dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove the earlier run's", &path, "check the folder is writable", e)),
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a run folder, held until dropped (or the process ends, however it
+/// ends: the operating system releases it).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Create `dir` if needed and lock it, or say which process holds it.
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let fix = "choose a --out folder you can write to";
+        fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, fix, e))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("create", &path, fix, e))?;
+        if file.try_lock().is_err() {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            return Err(Error::Artefact {
+                path: dir.to_path_buf(),
+                problem: format!("is being written by another pim (pid {})", holder.trim()),
+                fix: "wait for it to finish, or give this run another --out".into(),
+            });
+        }
+        file.set_len(0)
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .map_err(|e| Error::io("write", &path, fix, e))?;
+        Ok(RunLock { _file: file })
+    }
+}
 
 /// Files written to temporary names, renamed into `dir` by [`StagedOutputs::commit`].
 pub struct StagedOutputs {
     dir: PathBuf,
     staged: Vec<(NamedTempFile, PathBuf)>,
+    /// Whether `new` created `dir`: a stage that fails then leaves no empty folder behind.
+    created: bool,
 }
 
 impl StagedOutputs {
     /// Create `dir` if needed and check it is writable, before any long work starts.
     pub fn new(dir: &Path) -> Result<Self> {
         let fix = "choose a --out folder you can write to";
+        let created = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, fix, e))?;
+        let outputs = StagedOutputs { dir: dir.to_path_buf(), staged: Vec::new(), created };
         NamedTempFile::new_in(dir).map_err(|e| Error::io("write to", dir, fix, e))?;
-        Ok(StagedOutputs { dir: dir.to_path_buf(), staged: Vec::new() })
+        Ok(outputs)
     }
 
     /// Stage file `name` with the bytes `write` produces.
@@ -57,14 +201,26 @@ impl StagedOutputs {
     }
 
     /// Rename every staged file into place; returns their final paths.
-    pub fn commit(self) -> Result<Vec<PathBuf>> {
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        self.created = false;
         let mut written = Vec::with_capacity(self.staged.len());
-        for (file, path) in self.staged {
+        for (file, path) in std::mem::take(&mut self.staged) {
             file.persist(&path)
                 .map_err(|e| Error::io("rename into", &path, "check the folder is writable", e.error))?;
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+impl Drop for StagedOutputs {
+    fn drop(&mut self) {
+        // Not committed: the staged files delete themselves; a folder this stage created
+        // goes too (remove_dir removes only an empty one).
+        self.staged.clear();
+        if self.created {
+            let _ = fs::remove_dir(&self.dir);
+        }
     }
 }
 
@@ -89,6 +245,34 @@ mod tests {
         drop(failing);
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, vec![std::ffi::OsString::from("a.txt")], "temporary files were left behind");
+    }
+
+    #[test]
+    fn a_failed_stage_leaves_no_folder_it_created_but_keeps_one_that_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new");
+        let mut outputs = StagedOutputs::new(&new).unwrap();
+        outputs.write("a.txt", |w| w.write_all(b"part").map_err(|e| Error::io("write", "a.txt", "", e))).unwrap();
+        drop(outputs);
+        assert!(!new.exists(), "the failed stage left its empty --out folder");
+        drop(StagedOutputs::new(dir.path()).unwrap());
+        assert!(dir.path().is_dir(), "a folder the user made was removed");
+    }
+
+    #[test]
+    fn finished_runs_are_told_from_unfinished_and_foreign_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = require_finished(dir.path(), "pretrain", "fix").unwrap_err().to_string();
+        assert!(error.contains("is not a finished `pim pretrain` run (no run.json"), "{error}");
+        RunRecord::new("finetune", 3, &[], serde_json::json!({})).write(dir.path()).unwrap();
+        let error = require_finished(dir.path(), "pretrain", "fix").unwrap_err().to_string();
+        assert!(error.contains("is a `pim finetune` run, not a `pim pretrain` run"), "{error}");
+        assert!(require_finished(dir.path(), "finetune", "fix").is_ok());
+        let lock = RunLock::acquire(dir.path()).unwrap();
+        let error = RunLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(error.contains(&format!("another pim (pid {})", std::process::id())), "{error}");
+        drop(lock);
+        assert!(RunLock::acquire(dir.path()).is_ok(), "a released lock is free again");
     }
 
     #[test]

@@ -61,8 +61,9 @@ fn bundled_sample_gives_304_windows_of_22_quantities_with_bins_in_range() {
     assert_eq!(discretiser["columns"].as_array().unwrap().len(), 22);
     assert_eq!(discretiser["columns"][0]["edges"].as_array().unwrap().len(), 12);
     let run: serde_json::Value = serde_json::from_slice(&fs::read(out.path().join("run.json")).unwrap()).unwrap();
-    assert_eq!(run["windows_by_split"]["validation"], 38);
-    assert_eq!(run["quantities"][7]["yaw_source"], "magnetometer");
+    assert_eq!(run["stage"], "pseudo-label");
+    assert_eq!(run["details"]["windows_by_split"]["validation"], 38);
+    assert_eq!(run["details"]["quantities"][7]["yaw_source"], "magnetometer");
 }
 
 #[test]

@@ -272,7 +272,7 @@ fn a_folded_grid_fits_everything_on_each_folds_training_subjects_and_resumes_bet
     // Pre-training pool: the training subjects, or every subject for the transductive arm.
     let pool = |arm: &str| -> Vec<String> {
         serde_json::from_value(
-            json(&out.join(format!("pretrain/{arm}/test-p7/seed0/run.json")))["pool_subjects"].clone(),
+            json(&out.join(format!("pretrain/{arm}/test-p7/seed0/run.json")))["details"]["pool_subjects"].clone(),
         )
         .unwrap()
     };

@@ -112,6 +112,37 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
     let predictions = fs::read_to_string(tuned.join("predictions.csv")).unwrap();
     assert_eq!(predictions.lines().count(), 1 + 76);
     assert!(predictions.starts_with("window,source,start,subject,true,predicted\n"));
+    let record = json(&tuned.join("run.json"));
+    assert_eq!((record["stage"].as_str(), record["seed"].as_u64()), (Some("finetune"), Some(3)));
+    assert_eq!(json(&run.join("run.json"))["stage"], "pretrain");
+
+    // Rerun at another seed into the evaluated folder: seed 3's scores must not stay
+    // beside seed 4's model.
+    finetune(&dsads_config(), &sample(), Some(&run.join("encoder.bpk")), &tuned)
+        .args(["--shots", "2", "--seed", "4", "--epochs", "1", "-q"])
+        .assert()
+        .success();
+    assert!(!tuned.join("results.json").exists() && !tuned.join("predictions.csv").exists(), "stale scores left");
+}
+
+#[test]
+fn a_second_run_into_a_locked_folder_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let out = dir.path().join("busy");
+    fs::create_dir(&out).unwrap();
+    // This process holds the lock, as a running `pim pretrain` would.
+    let lock = fs::File::create(out.join(".pim.lock")).unwrap();
+    lock.lock().unwrap();
+    fs::write(out.join(".pim.lock"), std::process::id().to_string()).unwrap();
+    pretrain(&labels, &out, 1)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains(format!("is being written by another pim (pid {})", std::process::id())));
+    assert_eq!(files_in(&out), [".pim.lock"], "the refused run wrote files");
+    drop(lock);
+    pretrain(&labels, &out, 1).arg("-q").assert().success();
 }
 
 #[test]
@@ -146,6 +177,10 @@ fn killed_pretraining_resumes_to_the_uninterrupted_result() {
     child.wait().unwrap();
     let done_before = losses(&killed).len() - 1;
     assert!(done_before < epochs, "the run finished before it could be killed; raise the epoch count");
+    finetune(&dsads_config(), &sample(), Some(&killed), &dir.path().join("early"))
+        .assert()
+        .failure()
+        .stderr(contains("is not a finished `pim pretrain` run (no run.json"));
 
     pretrain(&labels, &killed, epochs).assert().success().stderr(contains(format!("after epoch {done_before}")));
     assert_eq!(losses(&killed), losses(&whole), "a resumed run must end with the uninterrupted run's losses");
@@ -222,8 +257,8 @@ fn eval_without_a_model_is_named() {
         .assert()
         .failure()
         .code(1)
-        .stderr(contains("config.json"))
-        .stderr(contains("pass --run the --out folder of `pim finetune`"));
+        .stderr(contains("is not a finished `pim finetune` run (no run.json"))
+        .stderr(contains("pass --run the --out folder of a finished `pim finetune`"));
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub struct FinetuneArgs {
     #[arg(long, value_parser = parse_rule)]
     pub checkpoint: Option<CheckpointRule>,
     /// Labelled training windows per class: a number, or `all` (overrides finetune.shots).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub shots: Option<Shots>,
     /// Seed of the k-shot draw, weight init, shuffling and dropout (overrides seed).
     #[arg(long)]
@@ -78,7 +78,7 @@ pub struct EvalArgs {
     #[arg(long, requires = "dataset")]
     pub from: Option<Start>,
     /// With --dataset: the fine-tuning run's shots (default the preset's finetune.shots).
-    #[arg(long, requires = "dataset")]
+    #[arg(long, requires = "dataset", allow_hyphen_values = true)]
     pub shots: Option<Shots>,
     /// With --dataset: the fine-tuning run's seed (default the preset's seed).
     #[arg(long, requires = "dataset")]

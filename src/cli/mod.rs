@@ -115,6 +115,17 @@ mod tests {
     }
 
     #[test]
+    fn negative_numbers_reach_the_checks_that_explain_them() {
+        let error = Cli::try_parse_from(["pim", "finetune", "--config", "c", "--windows", "w", "--shots", "-1"])
+            .expect_err("-1 is not a shot count")
+            .to_string();
+        assert!(error.contains("is not a shot count: use a whole number >= 1"), "{error}");
+        let cli = pretrain_command_line(&["--loss-weights", "-1,1,1"]).expect("parsed; the config check refuses it");
+        let Command::Pretrain(args) = cli.command else { panic!("parsed as another command") };
+        assert_eq!(args.loss_weights, Some(vec![-1.0, 1.0, 1.0]));
+    }
+
+    #[test]
     fn quiet_is_accepted_after_the_subcommand() {
         let cli = Cli::try_parse_from(["pim", "pseudo-label", "--config", "c", "--data-dir", "d", "--out", "o", "-q"]);
         assert!(cli.expect("valid").quiet);

@@ -39,7 +39,7 @@ pub struct PretrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub tasks: Option<Vec<Task>>,
     /// Loss weights alpha,beta,gamma for speed,angle,symmetry (overrides pretrain.loss_weights).
-    #[arg(long, value_delimiter = ',', num_args = 1)]
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
     pub loss_weights: Option<Vec<f64>>,
     /// Epochs (overrides pretrain.epochs).
     #[arg(long)]

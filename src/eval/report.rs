@@ -12,7 +12,7 @@ use super::metrics::{ClassScores, ConfusionMatrix};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
-use crate::output::StagedOutputs;
+use crate::output::{CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RunLock, StagedOutputs, require_finished};
 use crate::progress::Progress;
 use crate::train::NORMALISER_FILE;
 use crate::train::backend::Backend;
@@ -75,8 +75,10 @@ pub struct EvalResults {
 /// Evaluate the fine-tuned model in `run` on the test subjects of the dataset in `data`.
 pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dyn Progress) -> Result<EvalResults> {
     let fix = "pass --run the --out folder of `pim finetune`";
-    let config: PimConfig = load_json(&run.join("config.json"), fix)?;
+    require_finished(run, "finetune", "pass --run the --out folder of a finished `pim finetune` (rerun it to finish)")?;
+    let config: PimConfig = load_json(&run.join(CONFIG_FILE), fix)?;
     let normaliser: Normaliser = load_json(&run.join(NORMALISER_FILE), fix)?;
+    let _lock = RunLock::acquire(run)?;
     let mut outputs = StagedOutputs::new(run)?;
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(&config, data, &bar)?;
@@ -148,8 +150,8 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
         notices,
     };
 
-    let predictions_path = PathBuf::from("predictions.csv");
-    outputs.write("predictions.csv", |w| {
+    let predictions_path = PathBuf::from(PREDICTIONS_FILE);
+    outputs.write(PREDICTIONS_FILE, |w| {
         let io = |e| Error::io("write", &predictions_path, "check the disk has space", e);
         writeln!(w, "window,source,start,subject,true,predicted").map_err(io)?;
         for (k, &i) in test.iter().enumerate() {
@@ -159,7 +161,7 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
         }
         Ok(())
     })?;
-    outputs.write_json("results.json", &results)?;
+    outputs.write_json(RESULTS_FILE, &results)?;
     outputs.commit()?;
     Ok(results)
 }

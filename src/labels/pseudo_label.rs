@@ -21,7 +21,7 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::{PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
-use crate::output::StagedOutputs;
+use crate::output::{CONFIG_FILE, RUN_FILE, RunRecord, StagedOutputs};
 use crate::progress::Progress;
 
 /// What a run did, for the summary line and the benchmark.
@@ -45,17 +45,14 @@ pub struct PseudoLabelReport {
     pub features_time: Duration,
 }
 
-/// Provenance written to `run.json` (no timings, so reruns give identical files).
+/// What `run.json` says the stage did.
 #[derive(Serialize)]
-struct RunRecord<'a> {
-    pim_version: &'static str,
-    command: &'a [String],
+struct Details<'a> {
     windows: usize,
     windows_by_split: BTreeMap<&'static str, usize>,
     recordings: usize,
     tasks: Vec<Task>,
     quantities: &'a [Quantity],
-    notices: &'a [String],
 }
 
 /// Run the stage on `data_dir`, writing into `out_dir`, with the prepared windows if
@@ -129,7 +126,7 @@ pub fn pseudo_label(
     }
     write_outputs(&mut outputs, &prepared.index, &names, &values, &bins)?;
     outputs.write_json("discretiser.json", &discretiser)?;
-    outputs.write_json("config.json", config)?;
+    outputs.write_json(CONFIG_FILE, config)?;
     let mut windows_by_split = BTreeMap::new();
     for role in &roles {
         let name = match role {
@@ -140,19 +137,19 @@ pub fn pseudo_label(
         *windows_by_split.entry(name).or_insert(0) += 1;
     }
     let tasks = Task::ALL.into_iter().filter(|t| quantities.iter().any(|q| q.task == *t)).collect();
-    outputs.write_json(
-        "run.json",
-        &RunRecord {
-            pim_version: env!("CARGO_PKG_VERSION"),
-            command,
-            windows: windows.len(),
-            windows_by_split,
-            recordings: recordings.len(),
-            tasks,
-            quantities: &quantities,
-            notices: &notices,
-        },
-    )?;
+    let details = Details {
+        windows: windows.len(),
+        windows_by_split,
+        recordings: recordings.len(),
+        tasks,
+        quantities: &quantities,
+    };
+    let mut record =
+        RunRecord::new("pseudo-label", config.seed, &notices, serde_json::to_value(details).expect("serialises"));
+    record.command = command.to_vec();
+    record.seconds.insert("parse".into(), parse_time.as_secs_f64());
+    record.seconds.insert("features".into(), features_time.as_secs_f64());
+    outputs.write_json(RUN_FILE, &record)?;
     let written = outputs.commit()?;
     Ok(PseudoLabelReport {
         recordings: recordings.len(),
@@ -184,17 +181,11 @@ pub fn prepare_windows(
     let (windows, _) = cut_windows(&recordings, config.dataset.window);
     let prepared = PreparedWindows::cut(&recordings, &windows, &config.dataset);
     prepared.write(&mut outputs)?;
-    outputs.write_json("config.json", config)?;
-    outputs.write_json(
-        "run.json",
-        &serde_json::json!({
-            "pim_version": env!("CARGO_PKG_VERSION"),
-            "command": command,
-            "windows": prepared.len(),
-            "recordings": recordings.len(),
-            "notices": read.notices,
-        }),
-    )?;
+    outputs.write_json(CONFIG_FILE, config)?;
+    let details = serde_json::json!({ "windows": prepared.len(), "recordings": recordings.len() });
+    let mut record = RunRecord::new("prepare-windows", config.seed, &read.notices, details);
+    record.command = command.to_vec();
+    outputs.write_json(RUN_FILE, &record)?;
     outputs.commit()?;
     Ok(prepared.len())
 }

@@ -22,13 +22,16 @@ use super::checkpoint::{load_json, load_module, save_json, save_module, save_tex
 use super::config::CheckpointRule;
 use super::pretrain::{ENCODER_FILE, ENCODERS_DIR, encoder_config};
 use super::windows::{Normaliser, WindowSet, WindowSource};
-use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
+use super::{NORMALISER_FILE, check_same_groups};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
 use crate::model::{Classifier, ClassifierConfig, DropoutMasks, Encoder};
+use crate::output::{
+    CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished,
+};
 use crate::progress::Progress;
 
 /// The fine-tuned encoder and classifier, read by `pim eval`.
@@ -156,6 +159,9 @@ pub fn finetune(
     let pretrained_normaliser: Option<Normaliser> = match &paths.init {
         Some(Init { run, encoder }) => {
             let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
+            if run.is_dir() {
+                require_finished(run, "pretrain", "pass --init a finished `pim pretrain` run (rerun it to finish)")?;
+            }
             if !encoder.is_file() {
                 return Err(Error::Artefact {
                     path: encoder.clone(),
@@ -163,7 +169,7 @@ pub fn finetune(
                     fix: fix.into(),
                 });
             }
-            let run_config_path = run.join("config.json");
+            let run_config_path = run.join(CONFIG_FILE);
             let pretrained: PimConfig = load_json(&run_config_path, fix)?;
             check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
             Some(load_json(&run.join(NORMALISER_FILE), fix)?)
@@ -195,8 +201,10 @@ pub fn finetune(
             fix: "check dataset.split.train and that the windows carry activity labels".into(),
         });
     }
-    ensure_folder(&paths.out)?;
-    save_json(config, &paths.out.join("config.json"))?;
+    // The folder's lock, and no output of an earlier run left beside this one's.
+    let _lock = RunLock::acquire(&paths.out)?;
+    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE])?;
+    save_json(config, &paths.out.join(CONFIG_FILE))?;
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &draw.windows, config)?;
     let mut validation = set.labelled_indices_of(SplitRole::Validation);
@@ -248,12 +256,18 @@ pub fn finetune(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(settings.learning_rate, model, grads);
         }
-        let mut record = FinetuneEpoch {
-            epoch,
-            train_loss: loss_sum / order.len() as f64,
-            validation_macro_f1: None,
-            validation_accuracy: None,
-        };
+        let train_loss = loss_sum / order.len() as f64;
+        if !train_loss.is_finite() {
+            return Err(Error::NonFinite {
+                path: paths.out.clone(),
+                epoch,
+                term: "classification".into(),
+                value: train_loss,
+                fix: "lower finetune.learning_rate, or check the --init encoder and the input for extreme values"
+                    .into(),
+            });
+        }
+        let mut record = FinetuneEpoch { epoch, train_loss, validation_macro_f1: None, validation_accuracy: None };
         if epoch % settings.validate_every == 0 || epoch == epochs {
             let scored = model.valid();
             let predicted = match &frozen {
@@ -284,21 +298,19 @@ pub fn finetune(
         seconds: started.elapsed().as_secs_f64(),
         notices,
     };
-    save_json(
-        &serde_json::json!({
-            "pim_version": env!("CARGO_PKG_VERSION"),
-            "init": paths.init,
-            "backend": backend,
-            "seed": config.seed,
-            "shots": config.finetune.shots,
-            "freeze_encoder": config.finetune.freeze_encoder,
-            "drawn": report.drawn,
-            "best_epoch": report.best_epoch,
-            "best_validation_macro_f1": report.best_macro_f1,
-            "notices": report.notices,
-        }),
-        &paths.out.join("run.json"),
-    )?;
+    let details = serde_json::json!({
+        "init": paths.init,
+        "shots": config.finetune.shots,
+        "freeze_encoder": config.finetune.freeze_encoder,
+        "drawn": report.drawn,
+        "best_epoch": report.best_epoch,
+        "best_validation_macro_f1": report.best_macro_f1,
+    });
+    let mut record = RunRecord::new("finetune", config.seed, &report.notices, details);
+    record.backend = Some(backend.to_string());
+    record.simd = Some(crate::model::conv::simd::level().name().into());
+    record.seconds.insert("this_run".into(), report.seconds);
+    record.write(&paths.out)?;
     Ok(report)
 }
 

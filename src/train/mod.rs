@@ -17,12 +17,6 @@ use crate::error::{Error, Result};
 /// The training subjects' channel statistics, saved beside every model.
 pub const NORMALISER_FILE: &str = "normaliser.json";
 
-/// Create `dir` if needed.
-pub(crate) fn ensure_folder(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io("create folder", dir, "choose a --out folder you can write to", e))
-}
-
 /// Fail unless `saved` (read from `path`) and `current` agree on every group in `groups`,
 /// naming the first group that differs.
 pub(crate) fn check_same_groups(saved: &PimConfig, current: &PimConfig, path: &Path, groups: &[&str]) -> Result<()> {

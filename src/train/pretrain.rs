@@ -25,7 +25,7 @@ use super::checkpoint::{load_json, load_module, load_optimizer, save_json, save_
 use super::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use super::objective::{Objective, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
-use super::{NORMALISER_FILE, check_same_groups, ensure_folder};
+use super::{NORMALISER_FILE, check_same_groups};
 use crate::config::PimConfig;
 use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::eval::ConfusionMatrix;
 use crate::labels::Task;
 use crate::model::{Decoder, DecoderConfig, DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
+use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished};
 use crate::progress::Progress;
 
 /// The best encoder, loaded by `pim finetune --init`.
@@ -156,11 +157,14 @@ pub fn pretrain(
     if let Some(report) = finished_report(config, &paths.out, resume.as_ref())? {
         return Ok(report);
     }
+    let started = std::time::Instant::now();
     let mut inputs = read_inputs(config, paths, labels_dir, &mut notices, progress)?;
-    // Inputs are good: only now does the run folder get its files.
-    ensure_folder(&paths.out)?;
+    // Inputs are good: only now does the run folder get its files, under its lock, and
+    // without an earlier run's completion mark.
+    let _lock = RunLock::acquire(&paths.out)?;
+    remove_stale(&paths.out, &[RUN_FILE])?;
     if resume.is_none() {
-        save_json(config, &paths.out.join("config.json"))?;
+        save_json(config, &paths.out.join(CONFIG_FILE))?;
     }
     save_json(&inputs.normaliser, &paths.out.join(NORMALISER_FILE))?;
     let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
@@ -198,20 +202,21 @@ pub fn pretrain(
     let kept = keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?;
     let best_epoch = kept[&config.pretrain.checkpoint];
     let pool_subjects: BTreeSet<&str> = inputs.pool.iter().map(|&i| inputs.set.subjects[i].as_str()).collect();
-    save_json(
-        &serde_json::json!({
-            "pim_version": env!("CARGO_PKG_VERSION"),
-            "seed": config.seed,
-            "backend": backend,
-            "method": config.pretrain.method,
-            "pool": config.pretrain.pool,
-            "pool_subjects": pool_subjects,
-            "pool_windows": inputs.pool.len(),
-            "kept_epochs": kept.iter().map(|(rule, epoch)| (rule.name(), epoch)).collect::<BTreeMap<_, _>>(),
-            "notices": notices,
-        }),
-        &paths.out.join("run.json"),
-    )?;
+    let details = serde_json::json!({
+        "method": config.pretrain.method,
+        "pool": config.pretrain.pool,
+        "pool_subjects": pool_subjects,
+        "pool_windows": inputs.pool.len(),
+        "epochs": state.history.len(),
+        "resumed_after": resumed_after,
+        "kept_epochs": kept.iter().map(|(rule, epoch)| (rule.name(), epoch)).collect::<BTreeMap<_, _>>(),
+    });
+    let mut record = RunRecord::new("pretrain", config.seed, &notices, details);
+    record.backend = Some(backend.to_string());
+    record.simd = Some(crate::model::conv::simd::level().name().into());
+    record.seconds.insert("this_run".into(), started.elapsed().as_secs_f64());
+    record.seconds.insert("training_all_epochs".into(), state.history.iter().map(|r| r.seconds).sum());
+    record.write(&paths.out)?;
     Ok(PretrainReport {
         best_loss: state.history[best_epoch - 1].validation_loss,
         terms: names,
@@ -265,7 +270,8 @@ fn check_labels<'a>(
     let method = config.pretrain.method;
     match (&paths.labels, method) {
         (Some(dir), PretrainMethod::Pim) => {
-            let labels_config_path = dir.join("config.json");
+            require_finished(dir, "pseudo-label", "pass --labels the --out folder of a finished `pim pseudo-label`")?;
+            let labels_config_path = dir.join(CONFIG_FILE);
             let labels_config: PimConfig =
                 load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
             check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
@@ -291,7 +297,7 @@ fn read_resume_state(config: &PimConfig, out: &Path) -> Result<Option<ResumeStat
     if !state_path.is_file() {
         return Ok(None);
     }
-    let run_config_path = out.join("config.json");
+    let run_config_path = out.join(CONFIG_FILE);
     let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
     check_same_groups(
         &saved,
