@@ -371,3 +371,21 @@ fn datasets_lists_every_preset_with_its_state() {
     assert!(stdout.contains(&format!("{}/wear (present)", work.path().display())), "{stdout}");
     assert!(stdout.contains(&format!("{}/mmfit (absent)", work.path().display())), "{stdout}");
 }
+
+#[test]
+fn finetune_from_a_method_not_yet_pretrained_says_which_command_makes_it() {
+    let work = tempfile::tempdir().unwrap();
+    let output = pim()
+        .current_dir(work.path())
+        .env("PIM_DATA", root().join("data").join("no-such-root"))
+        .args(["finetune", "--dataset", "dsads", "--from", "masked", "--windows", "nowhere"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "runs/dsads/pretrain-masked: does not exist; run `pim pretrain --dataset dsads --method masked` first"
+        ),
+        "{stderr}"
+    );
+}

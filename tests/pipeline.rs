@@ -284,3 +284,29 @@ fn training_with_the_direct_kernels_ends_where_burns_convolutions_do() {
         );
     }
 }
+
+#[test]
+fn a_loss_that_turns_nan_stops_pretraining_naming_epoch_and_term() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let mut config = json(&dsads_config());
+    config["pretrain"]["learning_rate"] = 1e6.into();
+    let config_path = dir.path().join("lr.json");
+    fs::write(&config_path, config.to_string()).unwrap();
+    let out = dir.path().join("diverged");
+    pim()
+        .args(["pretrain", "--config"])
+        .arg(&config_path)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--windows")
+        .arg(&labels)
+        .arg("--out")
+        .arg(&out)
+        .args(["--epochs", "3"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("epoch 1: the speed loss is NaN; lower pretrain.learning_rate"));
+    assert!(!out.join("run.json").exists() && !out.join("encoder.bpk").exists(), "a diverged run looks finished");
+}

@@ -188,7 +188,8 @@ pub fn pretrain(
     };
     let names = inputs.objective.term_names();
     for epoch in resumed_after + 1..=config.pretrain.epochs {
-        let (next, record) = train_epoch(config, &mut inputs, model, &mut optimizer, epoch, &device, progress)?;
+        let (next, record) =
+            train_epoch(config, &mut inputs, model, &mut optimizer, (epoch, &paths.out), &device, progress)?;
         model = next;
         check_finite(&record, &names, &paths.out)?;
         progress.line(&epoch_line(&record, config.pretrain.epochs, &names));
@@ -362,13 +363,14 @@ fn read_inputs(
 }
 
 /// One epoch: a seeded shuffle of the pool, a step per batch, then the validation loss and
-/// the probe. Returns the updated model and the epoch's figures.
+/// the probe. Returns the updated model and the epoch's figures, or an error naming the
+/// first loss term that turned non-finite (the run folder `out` keeps earlier epochs).
 fn train_epoch(
     config: &PimConfig,
     inputs: &mut Inputs,
     mut model: PretrainModel,
     optimizer: &mut ModuleOptimizer,
-    epoch: usize,
+    (epoch, out): (usize, &Path),
     device: &Device,
     progress: &dyn Progress,
 ) -> Result<(PretrainModel, EpochRecord)> {
@@ -402,6 +404,9 @@ fn train_epoch(
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
+    if let Some((term, value)) = sums.first_non_finite() {
+        return Err(non_finite(out, epoch, objective.term_names()[term].clone(), value));
+    }
     let train_seconds = started.elapsed().as_secs_f64();
     let train_terms = sums.means();
     let scored = model.valid();
@@ -437,16 +442,21 @@ fn check_finite(record: &EpochRecord, names: &[String], out: &Path) -> Result<()
         .chain(totals.into_iter().filter(|(_, v)| !v.is_finite()).map(|(n, v)| (n.to_string(), v)))
         .next();
     match bad {
-        Some((term, value)) => Err(Error::NonFinite {
-            path: out.to_path_buf(),
-            epoch: record.epoch,
-            term,
-            value,
-            fix: "lower pretrain.learning_rate, check the loss weights, or look for extreme values in the input; \
-                  the checkpoints of earlier epochs are kept"
-                .into(),
-        }),
+        Some((term, value)) => Err(non_finite(out, record.epoch, term, value)),
         None => Ok(()),
+    }
+}
+
+/// The error of a loss `term` that is `value` (NaN or infinite) at `epoch`.
+fn non_finite(out: &Path, epoch: usize, term: String, value: f64) -> Error {
+    Error::NonFinite {
+        path: out.to_path_buf(),
+        epoch,
+        term,
+        value,
+        fix: "lower pretrain.learning_rate, check the loss weights, or look for extreme values in the input; \
+              the checkpoints of earlier epochs are kept"
+            .into(),
     }
 }
 
@@ -540,6 +550,13 @@ impl TermSums {
     fn add(&mut self, term: usize, loss: &Tensor<1>, count: usize) {
         self.sums[term] += f64::from(loss.clone().into_scalar::<f32>()) * count as f64;
         self.counts[term] += count;
+    }
+
+    /// The first term that saw examples but whose sum is not finite, with its mean.
+    fn first_non_finite(&self) -> Option<(usize, f64)> {
+        (0..self.sums.len())
+            .find(|&t| self.counts[t] > 0 && !self.sums[t].is_finite())
+            .map(|t| (t, self.sums[t] / self.counts[t] as f64))
     }
 
     /// Mean of each term (NaN for a term that saw no example).
