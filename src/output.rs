@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
@@ -24,6 +25,36 @@ pub const RESULTS_FILE: &str = "results.json";
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
 /// The lock a stage holds on its folder while it writes.
 pub const LOCK_FILE: &str = ".pim.lock";
+
+/// The temporary name `path` is written under before it is renamed into place.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().expect("a file path").to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Rename a finished temporary file onto `path`.
+pub fn rename_into_place(temporary: &Path, path: &Path) -> Result<()> {
+    fs::rename(temporary, path).map_err(|e| Error::io("rename into", path, "check the folder is writable", e))
+}
+
+/// Write `text` to `path`.
+pub fn save_text(path: &Path, text: &str) -> Result<()> {
+    let staging = temporary_path(path);
+    std::fs::write(&staging, text).map_err(|e| Error::io("write", &staging, "check the disk has space", e))?;
+    rename_into_place(&staging, path)
+}
+
+/// Write `value` as pretty JSON to `path`.
+pub fn save_json(value: &impl Serialize, path: &Path) -> Result<()> {
+    save_text(path, &(serde_json::to_string_pretty(value).expect("artefact state serialises") + "\n"))
+}
+
+/// Read JSON of type `T` from `path`.
+pub fn load_json<T: DeserializeOwned>(path: &Path, fix: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, fix, e))?;
+    serde_json::from_str(&text).map_err(|cause| Error::Json { path: path.to_path_buf(), fix: fix.into(), cause })
+}
 
 /// What every stage writes to `run.json`, the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

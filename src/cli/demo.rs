@@ -9,7 +9,7 @@ use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::Result;
-use crate::eval::report::evaluate;
+use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};

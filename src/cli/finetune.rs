@@ -1,4 +1,4 @@
-//! `pim finetune` and `pim eval`.
+//! `pim finetune`.
 
 use std::path::PathBuf;
 
@@ -9,8 +9,7 @@ use super::progress::StderrProgress;
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::eval::report::evaluate;
-use crate::presets::{self, Preset};
+use crate::presets::Preset;
 use crate::train::backend::Backend;
 use crate::train::config::CheckpointRule;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -59,33 +58,6 @@ pub struct FinetuneArgs {
     /// runs/<name>/finetune-<from>-<shots>shots-seed<seed>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Compute backend.
-    #[arg(long, default_value = "cpu")]
-    pub backend: Backend,
-}
-
-/// Arguments of `pim eval`.
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// The --out folder of `pim finetune`; predictions.csv and results.json go there.
-    #[arg(long, required_unless_present = "dataset")]
-    pub run: Option<PathBuf>,
-    /// A dataset pim knows: evaluates runs/<name>/finetune-<from>-<shots>shots-seed<seed>.
-    #[arg(long, conflicts_with = "run")]
-    pub dataset: Option<String>,
-    /// With --dataset: the fine-tuning run's start (pim, masked, transform, scratch; default
-    /// the preset's pretrain.method).
-    #[arg(long, requires = "dataset")]
-    pub from: Option<Start>,
-    /// With --dataset: the fine-tuning run's shots (default the preset's finetune.shots).
-    #[arg(long, requires = "dataset", allow_hyphen_values = true)]
-    pub shots: Option<Shots>,
-    /// With --dataset: the fine-tuning run's seed (default the preset's seed).
-    #[arg(long, requires = "dataset")]
-    pub seed: Option<u64>,
-    /// Where the windows are.
-    #[command(flatten)]
-    pub data: DataArgs,
     /// Compute backend.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
@@ -161,48 +133,6 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
             report.best_macro_f1,
             report.best_epoch,
             out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Run `pim eval` and print the headline figures.
-pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
-    let preset = args.dataset.as_deref().map(presets::find).transpose()?;
-    let run = match (&args.run, preset) {
-        (Some(run), _) => run.clone(),
-        (None, Some(preset)) => {
-            let config = preset.config();
-            let start = args.from.unwrap_or(Start::Pretrained(config.pretrain.method));
-            let shots = args.shots.unwrap_or(config.finetune.shots);
-            let run = preset.run_dir(&finetune_stage(start.name(), shots, args.seed.unwrap_or(config.seed)));
-            if !run.is_dir() {
-                let runs = run.parent().map(super::dataset::finetune_runs).unwrap_or_default();
-                return Err(Error::BadDataset {
-                    path: run,
-                    problem: "does not exist".into(),
-                    fix: if runs.is_empty() {
-                        format!("run `pim finetune --dataset {}` first", preset.name)
-                    } else {
-                        format!("pick one with --from, --shots and --seed, or --run: {}", runs.join(", "))
-                    },
-                });
-            }
-            run
-        }
-        (None, None) => unreachable!("clap requires --run or --dataset"),
-    };
-    let results = evaluate(&run, &args.data.source(preset)?, args.backend, &StderrProgress { quiet })?;
-    for notice in &results.notices {
-        eprintln!("notice: {notice}");
-    }
-    if !quiet {
-        eprintln!(
-            "pim: {} test windows: macro-F1 {:.4}, accuracy {:.4} -> {}",
-            results.windows,
-            results.macro_f1,
-            results.accuracy,
-            run.join("results.json").display()
         );
     }
     Ok(())

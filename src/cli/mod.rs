@@ -3,6 +3,7 @@
 
 mod dataset;
 mod demo;
+mod eval;
 mod finetune;
 mod grid;
 mod handoff;
@@ -14,7 +15,8 @@ use clap::{Parser, Subcommand};
 
 pub use dataset::{ConfigArgs, DataArgs, DatasetsArgs};
 pub use demo::DemoArgs;
-pub use finetune::{EvalArgs, FinetuneArgs};
+pub use eval::EvalArgs;
+pub use finetune::FinetuneArgs;
 pub use grid::{GridArgs, ReportArgs};
 pub use handoff::{EmbedArgs, ExportArgs};
 pub use pretrain::PretrainArgs;
@@ -68,7 +70,7 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::InspectLabels(args) => pseudo_label::run_inspect(&args, cli.quiet),
         Command::Pretrain(args) => pretrain::run(&args, cli.quiet),
         Command::Finetune(args) => finetune::run_finetune(&args, cli.quiet),
-        Command::Eval(args) => finetune::run_eval(&args, cli.quiet),
+        Command::Eval(args) => eval::run_eval(&args, cli.quiet),
         Command::Demo(args) => demo::run(&args, cli.quiet, argv),
         Command::Grid(args) => grid::run_grid(&args, cli.quiet, argv),
         Command::Report(args) => grid::run_report(&args, cli.quiet),

@@ -1,7 +1,7 @@
-//! Evaluation: metrics on predicted classes, and the `eval` stage that writes them.
+//! Evaluation: the `eval` stage (scores on the test subjects), and the hand-off of a run's
+//! embeddings and weights to Python.
 
+pub mod evaluate;
 pub mod handoff;
-pub mod metrics;
-pub mod report;
 
-pub use metrics::{ClassScores, ConfusionMatrix};
+pub use crate::train::metrics::{ClassScores, ConfusionMatrix};

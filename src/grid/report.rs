@@ -18,7 +18,7 @@ use super::spec::{Arm, ArmMethod, Grid, Table};
 use super::stats::Paired;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::train::checkpoint::save_text;
+use crate::output::save_text;
 use crate::train::config::PretrainPool;
 
 /// Mean and sample standard deviation (n - 1 in the denominator; 0 for one value).

@@ -1,24 +1,12 @@
-//! Saving and loading network weights (Burn's burnpack records), small JSON state and text,
-//! each written under a temporary name and renamed, so a kill never leaves a torn file.
+//! Saving and loading network weights and optimiser state (Burn's burnpack records), each
+//! written under a temporary name and renamed, so a kill never leaves a torn file.
 
 use std::path::Path;
 
+use crate::error::{Error, Result};
+use crate::output::{rename_into_place as finish, temporary_path as temporary};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use crate::error::{Error, Result};
-
-fn temporary(path: &Path) -> std::path::PathBuf {
-    let mut name = path.file_name().expect("a file path").to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-fn finish(temporary: &Path, path: &Path) -> Result<()> {
-    std::fs::rename(temporary, path).map_err(|e| Error::io("rename into", path, "check the folder is writable", e))
-}
 
 /// Save `module`'s weights to `path`.
 pub fn save_module<M: Module>(module: M, path: &Path) -> Result<()> {
@@ -61,22 +49,4 @@ pub fn load_optimizer(optimizer: ModuleOptimizer, path: &Path) -> Result<ModuleO
         problem: format!("cannot be read ({e})"),
         fix: "delete the run folder's checkpoint/ to start over".into(),
     })
-}
-
-/// Write `text` to `path`.
-pub fn save_text(path: &Path, text: &str) -> Result<()> {
-    let staging = temporary(path);
-    std::fs::write(&staging, text).map_err(|e| Error::io("write", &staging, "check the disk has space", e))?;
-    finish(&staging, path)
-}
-
-/// Write `value` as pretty JSON to `path`.
-pub fn save_json(value: &impl Serialize, path: &Path) -> Result<()> {
-    save_text(path, &(serde_json::to_string_pretty(value).expect("artefact state serialises") + "\n"))
-}
-
-/// Read JSON of type `T` from `path`.
-pub fn load_json<T: DeserializeOwned>(path: &Path, fix: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, fix, e))?;
-    serde_json::from_str(&text).map_err(|cause| Error::Json { path: path.to_path_buf(), fix: fix.into(), cause })
 }

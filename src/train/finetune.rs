@@ -18,8 +18,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::backend::Backend;
-use super::checkpoint::{load_json, load_module, save_json, save_module, save_text};
+use super::checkpoint::{load_module, save_module};
 use super::config::CheckpointRule;
+use super::metrics::ConfusionMatrix;
 use super::pretrain::{ENCODER_FILE, ENCODERS_DIR, encoder_config};
 use super::windows::{Normaliser, WindowSet, WindowSource};
 use super::{NORMALISER_FILE, check_same_groups};
@@ -27,11 +28,11 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
-use crate::eval::ConfusionMatrix;
 use crate::model::{Classifier, ClassifierConfig, DropoutMasks, Encoder};
 use crate::output::{
     CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished,
 };
+use crate::output::{load_json, save_json, save_text};
 use crate::progress::Progress;
 
 /// The fine-tuned encoder and classifier, read by `pim eval`.

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod finetune;
+pub mod metrics;
 pub mod objective;
 pub mod pretrain;
 pub mod windows;

@@ -21,8 +21,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
-use super::checkpoint::{load_json, load_module, load_optimizer, save_json, save_module, save_optimizer};
+use super::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use super::config::{CheckpointRule, PretrainMethod, PretrainPool};
+use super::metrics::ConfusionMatrix;
 use super::objective::{Objective, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
 use super::{NORMALISER_FILE, check_same_groups};
@@ -31,10 +32,10 @@ use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
-use crate::eval::ConfusionMatrix;
 use crate::labels::Task;
 use crate::model::{Decoder, DecoderConfig, DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
 use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished};
+use crate::output::{load_json, save_json};
 use crate::progress::Progress;
 
 /// The best encoder, loaded by `pim finetune --init`.
@@ -743,7 +744,7 @@ fn write_metrics(path: &Path, task_names: &[String], history: &[EpochRecord]) ->
         row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
         text += &(row.join(",") + "\n");
     }
-    super::checkpoint::save_text(path, &text)
+    crate::output::save_text(path, &text)
 }
 
 #[cfg(test)]

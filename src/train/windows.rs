@@ -177,8 +177,7 @@ impl WindowSet {
 /// split aside: windows do not depend on it).
 fn check_prepared_config(dir: &Path, config: &PimConfig) -> Result<()> {
     let path = dir.join("config.json");
-    let saved: PimConfig =
-        crate::train::checkpoint::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
+    let saved: PimConfig = crate::output::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
     let without_split = |c: &PimConfig| {
         let mut dataset = serde_json::to_value(&c.dataset).expect("serialises");
         dataset.as_object_mut().expect("an object").remove("split");

@@ -8,16 +8,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::metrics::{ClassScores, ConfusionMatrix};
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
+use crate::output::load_json;
 use crate::output::{CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RunLock, StagedOutputs, require_finished};
 use crate::progress::Progress;
 use crate::train::NORMALISER_FILE;
 use crate::train::backend::Backend;
-use crate::train::checkpoint::{load_json, load_module};
+use crate::train::checkpoint::load_module;
 use crate::train::finetune::{ClassifierModel, MODEL_FILE};
+use crate::train::metrics::{ClassScores, ConfusionMatrix};
 use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
 /// One class's scores, named.
