@@ -310,3 +310,48 @@ fn a_loss_that_turns_nan_stops_pretraining_naming_epoch_and_term() {
         .stderr(contains("epoch 1: the speed loss is NaN; lower pretrain.learning_rate"));
     assert!(!out.join("run.json").exists() && !out.join("encoder.bpk").exists(), "a diverged run looks finished");
 }
+
+/// `labels.csv` of `labels` with `edit` applied to its lines.
+fn edit_labels(labels: &Path, edit: impl FnOnce(&mut Vec<String>)) {
+    let path = labels.join("labels.csv");
+    let mut lines: Vec<String> = fs::read_to_string(&path).unwrap().lines().map(String::from).collect();
+    edit(&mut lines);
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn a_bin_beyond_the_discretisers_count_is_named_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    edit_labels(&labels, |lines| {
+        let mut fields: Vec<&str> = lines[5].split(',').collect();
+        fields[4] = "11";
+        lines[5] = fields.join(",");
+    });
+    pretrain(&labels, &dir.path().join("run"), 1)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("labels.csv:6: bin 11 of speed.torso is out of range: labels.bins is 11 (0 to 10)"));
+    pim()
+        .args(["inspect-labels", "--labels"])
+        .arg(&labels)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("bin 11 of speed.torso is out of range"));
+}
+
+#[test]
+fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    edit_labels(&labels, |lines| lines.truncate(100));
+    pim()
+        .args(["inspect-labels", "--labels"])
+        .arg(&labels)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("has 99 rows, but run.json says pim pseudo-label wrote 304 windows"));
+}

@@ -58,7 +58,8 @@ struct TrainingLabels {
 }
 
 fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
-    let (path, names, rows) = read_label_rows(labels_dir, "pass --labels the --out folder of `pim pseudo-label`")?;
+    let (path, names, rows) =
+        read_label_rows(labels_dir, config.labels.bins, "pass --labels the --out folder of `pim pseudo-label`")?;
     let activity_names: Vec<String> = config.dataset.classes.iter().map(|c| c.name.clone()).collect();
     let train = &config.dataset.split.train;
     let mut labels = TrainingLabels {

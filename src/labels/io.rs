@@ -10,6 +10,7 @@ use ndarray::ArrayView2;
 
 use crate::data::prepared::{KEY_COLUMNS, WindowInfo};
 use crate::error::{Error, Result};
+use crate::output::{RUN_FILE, load_json};
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +31,7 @@ pub struct LabelRow {
 
 /// Read `labels.csv` in `labels_dir`: its path, the names of the label columns, and every
 /// row, checked (key columns, whole-number start and bins). `fix` ends every error.
-pub fn read_label_rows(labels_dir: &Path, fix: &str) -> Result<(PathBuf, Vec<String>, Vec<LabelRow>)> {
+pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(PathBuf, Vec<String>, Vec<LabelRow>)> {
     let path = labels_dir.join("labels.csv");
     let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
         path: path.clone(),
@@ -48,11 +49,16 @@ pub fn read_label_rows(labels_dir: &Path, fix: &str) -> Result<(PathBuf, Vec<Str
         let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
         let start = record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
-        let bins = record
-            .iter()
-            .skip(KEY_COLUMNS.len())
-            .map(|v| v.parse::<u8>().map_err(|_| bad_row(line, format!("bin {v:?} is not a whole number"))))
-            .collect::<Result<Vec<u8>>>()?;
+        let parse_bin = |(column, v): (&str, &str)| match v.parse::<u8>() {
+            Ok(bin) if usize::from(bin) < bins => Ok(bin),
+            Ok(bin) => Err(bad_row(
+                line,
+                format!("bin {bin} of {column} is out of range: labels.bins is {bins} (0 to {})", bins - 1),
+            )),
+            Err(_) => Err(bad_row(line, format!("bin {v:?} of {column} is not a whole number"))),
+        };
+        let bins =
+            header.iter().zip(record.iter()).skip(KEY_COLUMNS.len()).map(parse_bin).collect::<Result<Vec<u8>>>()?;
         rows.push(LabelRow {
             line,
             subject: record[0].to_string(),
@@ -62,7 +68,23 @@ pub fn read_label_rows(labels_dir: &Path, fix: &str) -> Result<(PathBuf, Vec<Str
             bins,
         });
     }
+    check_row_count(labels_dir, &path, rows.len(), fix)?;
     Ok((path, names, rows))
+}
+
+/// Fail unless `rows` is the window count the stage's `run.json` recorded (a truncated or
+/// edited `labels.csv` would otherwise be read as a smaller dataset).
+fn check_row_count(labels_dir: &Path, path: &Path, rows: usize, fix: &str) -> Result<()> {
+    let record: serde_json::Value = load_json(&labels_dir.join(RUN_FILE), fix)?;
+    let windows = record["details"]["windows"].as_u64().or_else(|| record["windows"].as_u64());
+    match windows {
+        Some(windows) if windows as usize != rows => Err(Error::BadDataset {
+            path: path.to_path_buf(),
+            problem: format!("has {rows} rows, but run.json says pim pseudo-label wrote {windows} windows"),
+            fix: "the file was truncated or edited: rerun `pim pseudo-label`".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Write one CSV of `values` (`[windows, quantities]`) formatted by `format` to `out`;

@@ -344,7 +344,8 @@ fn read_inputs(
     let normaliser = Normaliser::fit(&set, &train);
     let objective = match config.pretrain.method {
         PretrainMethod::Pim => {
-            let (names, labels) = read_labels(labels_dir.expect("method pim's labels are checked first"), &set)?;
+            let (names, labels) =
+                read_labels(labels_dir.expect("method pim's labels are checked first"), &set, config.labels.bins)?;
             let tasks = active_tasks(config, &names, notices)?;
             let targets = TaskTargets::new(&tasks, &names, &labels);
             Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights }

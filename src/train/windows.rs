@@ -239,9 +239,9 @@ impl Normaliser {
 
 /// The bins of `labels.csv` in `labels_dir`, one row per window of `set` (joined on source
 /// and start), as `[windows][columns]`, with the column names.
-pub fn read_labels(labels_dir: &Path, set: &WindowSet) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
+pub fn read_labels(labels_dir: &Path, set: &WindowSet, bins: usize) -> Result<(Vec<String>, Vec<Vec<u8>>)> {
     let fix = "run `pim pseudo-label` with the same config and data first, and pass its --out as --labels";
-    let (path, names, label_rows) = read_label_rows(labels_dir, fix)?;
+    let (path, names, label_rows) = read_label_rows(labels_dir, bins, fix)?;
     let position: HashMap<(&str, usize), usize> =
         set.keys.iter().enumerate().map(|(i, (source, start))| ((source.as_str(), *start), i)).collect();
     let mut rows = vec![None; set.len()];
