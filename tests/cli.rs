@@ -389,3 +389,20 @@ fn finetune_from_a_method_not_yet_pretrained_says_which_command_makes_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn csv_with_a_duplicated_column_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(&fixture("csv-tiny"), &data);
+    let file = data.join("recordings.csv");
+    let text = fs::read_to_string(&file).unwrap().replacen("time_s", "subject", 1);
+    fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    pseudo_label(&fixture("csv-tiny.json"), &data, &out)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("recordings.csv:1: names the column \"subject\" twice"));
+    assert!(!out.exists(), "a failed stage left its --out folder");
+}

@@ -355,3 +355,20 @@ fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
         .code(1)
         .stderr(contains("has 99 rows, but run.json says pim pseudo-label wrote 304 windows"));
 }
+
+#[test]
+fn quiet_folds_one_notice_per_class_into_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |quiet: bool| {
+        let mut command = finetune(&dsads_config(), &sample(), None, &dir.path().join(format!("ft-{quiet}")));
+        command.args(["--shots", "16", "--epochs", "1"]);
+        if quiet {
+            command.arg("-q");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.starts_with("notice:")).count()
+    };
+    assert_eq!(run(false), 19, "one notice per class holding fewer than 16 training windows");
+    assert_eq!(run(true), 1);
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::Result;
@@ -56,9 +56,7 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
         eprintln!("[3/4] fine-tuning {method} at {} shots -> {}", args.shots, out.display());
         let paths = FinetunePaths { data: windows.clone(), init, out: out.clone() };
         let report = finetune(&config, &paths, args.backend, &progress)?;
-        for notice in &report.notices {
-            eprintln!("notice: {notice}");
-        }
+        print_notices(&report.notices, quiet);
         eprintln!("[4/4] evaluating {method} on the test subjects");
         let results = evaluate(&out, &windows, args.backend, &progress)?;
         rows.push((method, results.macro_f1, results.accuracy, results.windows));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::dataset::{DataArgs, Start, finetune_runs, finetune_stage};
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_notices};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
@@ -66,9 +66,7 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         (None, None) => unreachable!("clap requires --run or --dataset"),
     };
     let results = evaluate(&run, &args.data.source(preset)?, args.backend, &StderrProgress { quiet })?;
-    for notice in &results.notices {
-        eprintln!("notice: {notice}");
-    }
+    print_notices(&results.notices, quiet);
     if !quiet {
         eprintln!(
             "pim: {} test windows: macro-F1 {:.4}, accuracy {:.4} -> {}",

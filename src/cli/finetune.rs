@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::dataset::{ConfigArgs, DataArgs, Resolved, Start, finetune_stage, out_or_default};
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -120,9 +120,7 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
     let out = out_or_default(&args.out, preset, &stage, "--out")?;
     let paths = FinetunePaths { data: args.data.source(preset)?, init, out: out.clone() };
     let report = finetune(&config, &paths, args.backend, &StderrProgress { quiet })?;
-    for notice in &report.notices {
-        eprintln!("notice: {notice}");
-    }
+    print_notices(&report.notices, quiet);
     if !quiet {
         eprintln!(
             "pim: fine-tuned on {} windows ({} shots, seed {}) in {:.1} s; best validation macro-F1 {:.4} at epoch {} -> {}",

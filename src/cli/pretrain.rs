@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::dataset::{ConfigArgs, DataArgs, LABELS_STAGE, Resolved, out_or_default, pretrain_stage};
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::labels::Task;
@@ -87,9 +87,7 @@ pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
     let out = out_or_default(&args.out, preset, &pretrain_stage(method), "--out")?;
     let paths = PretrainPaths { labels, data: args.data.source(preset)?, out: out.clone() };
     let report = pretrain(&config, &paths, args.backend, &StderrProgress { quiet })?;
-    for notice in &report.notices {
-        eprintln!("notice: {notice}");
-    }
+    print_notices(&report.notices, quiet);
     if !quiet {
         let seconds: f64 = report.history.iter().map(|r| r.seconds).sum();
         eprintln!(

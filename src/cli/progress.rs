@@ -27,3 +27,14 @@ impl Progress for StderrProgress {
         }
     }
 }
+
+/// Print a stage's notices to stderr, one line each; quiet, one line saying how many there
+/// were and where they are kept.
+pub fn print_notices(notices: &[String], quiet: bool) {
+    match (quiet, notices.len()) {
+        (_, 0) => {}
+        (true, 1) => eprintln!("notice: {}", notices[0]),
+        (true, n) => eprintln!("notice: {n} notices (run without -q to see them; the run folder keeps them)"),
+        (false, _) => notices.iter().for_each(|notice| eprintln!("notice: {notice}")),
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::dataset::{ConfigArgs, LABELS_STAGE, data_dir, out_or_default};
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_notices};
 use crate::error::Result;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::presets;
@@ -33,9 +33,7 @@ pub fn run(args: &PseudoLabelArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let data = data_dir(&args.data_dir, resolved.preset)?;
     let out = out_or_default(&args.out, resolved.preset, LABELS_STAGE, "--out")?;
     let report = pseudo_label(&resolved.config, &data, &out, true, argv, &StderrProgress { quiet })?;
-    for notice in &report.notices {
-        eprintln!("notice: {notice}");
-    }
+    print_notices(&report.notices, quiet);
     if !quiet {
         eprintln!(
             "pim: {} windows ({} training) x {} quantities from {} recordings in {:.2} s (parse {:.2} s, features {:.2} s) -> {}",

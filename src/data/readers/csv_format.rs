@@ -69,6 +69,15 @@ struct HeaderMap {
 }
 
 fn header_map(headers: &csv::StringRecord, path: &Path, config: &DatasetConfig) -> Result<HeaderMap> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = headers.iter().map(str::trim).find(|h| !seen.insert(*h)) {
+        return Err(Error::BadRow {
+            path: path.to_path_buf(),
+            line: 1,
+            problem: format!("names the column {twice:?} twice"),
+            fix: "rename or remove one of them: pim cannot tell which one you mean".into(),
+        });
+    }
     let find = |name: &str| headers.iter().position(|h| h.trim() == name);
     let missing = |name: &str, fix: &str| Error::BadDataset {
         path: path.to_path_buf(),
