@@ -70,7 +70,7 @@ fn main() {
     let mut set = WindowSet::load(&config, &WindowSource::Prepared(labels.clone()), &ProgressBar::hidden()).unwrap();
     let train = set.indices_of(SplitRole::Train);
     set.normalise(&Normaliser::fit(&set, &train));
-    let (names, bins) = read_labels(&labels, &set).unwrap();
+    let (names, bins) = read_labels(&labels, &set, config.labels.bins).unwrap();
     let tasks: Vec<TaskColumns> = config
         .pretrain
         .tasks
