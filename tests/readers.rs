@@ -153,3 +153,49 @@ fn format_fields_are_checked_against_the_format() {
     pamap2.null_class = Some("1".into());
     assert!(pamap2.validate(path).unwrap_err().to_string().contains("no unlabelled samples"));
 }
+
+/// A copy of the fixture `name` in a temporary folder, for breaking.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stack = vec![fixtures().join(name)];
+    while let Some(from) = stack.pop() {
+        let to = dir.path().join(from.strip_prefix(fixtures().join(name)).unwrap());
+        if from.is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+            stack.extend(std::fs::read_dir(&from).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    dir
+}
+
+fn read_error(dir: &Path, config: &DatasetConfig) -> String {
+    read_dataset(dir, config, &ProgressBar::hidden()).unwrap_err().to_string()
+}
+
+#[test]
+fn wear_names_the_file_and_line_of_an_unknown_label() {
+    let dir = copy_of("wear");
+    let file = dir.path().join("sbj_1.csv");
+    let text = std::fs::read_to_string(&file).unwrap().replacen("lunges", "lunges (sideways)", 1);
+    std::fs::write(&file, text).unwrap();
+    let error = read_error(dir.path(), &preset("wear", &["sbj_0"], &["sbj_1"], &["sbj_2"]));
+    assert!(error.contains("sbj_1.csv:11: label \"lunges (sideways)\" is not a class id"), "{error}");
+}
+
+#[test]
+fn mmfit_labels_past_the_data_are_named() {
+    let dir = copy_of("mmfit");
+    std::fs::write(dir.path().join("w01/w01_labels.csv"), "start,end,reps,exercise\n15,4500,6,lunges\n").unwrap();
+    let error = read_error(dir.path(), &preset("mmfit", &["w00"], &["w01"], &["w02"]));
+    assert!(error.contains("w01_labels.csv:2: labels lunges up to frame 4500, past the data's last frame"), "{error}");
+}
+
+#[test]
+fn usc_had_trial_without_sensor_readings_is_named() {
+    let dir = copy_of("usc-had");
+    std::fs::copy(fixtures().join("no-sensor-readings.mat"), dir.path().join("USC-HAD/Subject3/a2t1.mat")).unwrap();
+    let error = read_error(dir.path(), &preset("usc-had", &["Subject1"], &["Subject2"], &["Subject3"]));
+    assert!(error.contains("Subject3/a2t1.mat: has no sensor_readings matrix"), "{error}");
+}

@@ -200,6 +200,8 @@ def usc_had():
             recordings.append(recording(subject, str(activity), f"{subject}/a{activity}t1.mat", 0, channels))
         (out / subject / "displayData_acc.m").write_text("% plotting script of the release\n")
     (out / "Readme.txt").write_text("USC-HAD fixture\n")
+    # A trial without its matrix, for the bad-input test (outside the fixture's tree).
+    scipy.io.savemat(ROOT / "no-sensor-readings.mat", {"activity_number": "1", "readings": np.zeros((3, 6))})
     return {"recordings": recordings, "filled": 0}
 
 
