@@ -372,3 +372,24 @@ fn quiet_folds_one_notice_per_class_into_one_line() {
     assert_eq!(run(false), 19, "one notice per class holding fewer than 16 training windows");
     assert_eq!(run(true), 1);
 }
+
+#[test]
+fn the_dataset_chain_runs_by_name_with_default_folders() {
+    let work = tempfile::tempdir().unwrap();
+    let data_root = work.path().join("data");
+    common::copy_dir(&sample(), &data_root.join("dsads"));
+    let stage = |args: &[&str]| {
+        let output = pim().current_dir(work.path()).env("PIM_DATA", &data_root).arg("-q").args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    stage(&["pseudo-label", "--dataset", "dsads"]);
+    stage(&["pretrain", "--dataset", "dsads", "--epochs", "1"]);
+    stage(&["finetune", "--dataset", "dsads", "--shots", "4", "--epochs", "2"]);
+    stage(&["eval", "--dataset", "dsads"]);
+    let runs = work.path().join("runs/dsads");
+    assert_eq!(files_in(&runs), ["finetune-pim-4shots-seed0", "labels", "pretrain-pim"]);
+    let results = json(&runs.join("finetune-pim-4shots-seed0/results.json"));
+    assert_eq!(results["windows"], 76, "p7 and p8 of the sample");
+    let tuned = json(&runs.join("finetune-pim-4shots-seed0/run.json"));
+    assert!(tuned["details"]["init"]["run"].as_str().unwrap().ends_with("runs/dsads/pretrain-pim"), "{tuned}");
+}
