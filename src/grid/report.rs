@@ -15,7 +15,7 @@ use super::figures::{macro_f1_figure, paired_figure};
 use super::run::{Cell, GridResults, PretrainCurve};
 use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
-use super::stats::Paired;
+use super::stats::{MIN_PAIRS, Paired};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::output::save_text;
@@ -146,7 +146,9 @@ pub fn paired_table(
                 continue;
             }
             let paired = Paired::of(&diffs, 0);
-            let reading = if !paired.is_clear() {
+            let reading = if paired.n < MIN_PAIRS {
+                "too few pairs to call"
+            } else if !paired.is_clear() {
                 "no clear difference"
             } else if paired.mean > 0.0 {
                 "PIM better"
@@ -308,7 +310,8 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         let baselines: Vec<Row> = chosen.iter().enumerate().filter(|&(i, _)| i != p).map(|(_, r)| r.clone()).collect();
         md += "\n## PIM against each baseline, paired over the same (fold, seed) cells\n\n\
                Test macro-F1 of the chosen PIM minus that of each chosen baseline. A difference is called only \
-               where the 95% bootstrap interval (10,000 resamples of the pairs, seeded) excludes zero.\n\n";
+               where the 95% bootstrap interval (10,000 resamples of the pairs, seeded) excludes zero, over at \
+               least six pairs.\n\n";
         let (table, found) = paired_table(cells, &chosen[p], &baselines, &spec.shots);
         md += &table;
         comparisons = found;
@@ -505,7 +508,7 @@ mod tests {
         assert!((b.mean - 0.1).abs() < 1e-12 && (b.interval.0 - 0.1).abs() < 1e-12 && b.n == 4, "{b:?}");
         // Four positive differences, all tied: the exact permutation test gives 2/16.
         assert!((b.p_value - 0.125).abs() < 1e-12, "{b:?}");
-        assert!(table.contains("| 2 | B | 4 | +0.100 | [+0.100, +0.100] | 0.125 | PIM better |"), "{table}");
+        assert!(table.contains("| 2 | B | 4 | +0.100 | [+0.100, +0.100] | 0.125 | too few pairs to call |"), "{table}");
         assert!(table.contains("| 2 | C | 1 | -0.100 |"), "{table}");
     }
 

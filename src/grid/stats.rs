@@ -37,12 +37,17 @@ impl Paired {
         }
     }
 
-    /// Whether the interval excludes zero: the only case in which the report calls one
-    /// method better.
+    /// Whether the interval excludes zero over at least [`MIN_PAIRS`] pairs: the only case
+    /// in which the report calls one method better.
     pub fn is_clear(&self) -> bool {
-        self.interval.0 > 0.0 || self.interval.1 < 0.0
+        self.n >= MIN_PAIRS && (self.interval.0 > 0.0 || self.interval.1 < 0.0)
     }
 }
+
+/// The fewest pairs from which the report calls a difference. A bootstrap of fewer pairs
+/// gives intervals that exclude zero by construction (one pair gives a point), and below
+/// six pairs the Wilcoxon test cannot reach p < 0.05 at all.
+pub const MIN_PAIRS: usize = 6;
 
 /// Bootstrap resamples behind every interval.
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
@@ -212,6 +217,7 @@ mod tests {
 
     #[test]
     fn a_clear_difference_needs_an_interval_without_zero() {
+        assert!(!Paired::of(&[0.05, 0.06, 0.04, 0.07, 0.05], 0).is_clear(), "five pairs are too few to call");
         let better = Paired::of(&[0.05, 0.06, 0.04, 0.07, 0.05, 0.06], 0);
         assert!(better.is_clear() && better.interval.0 > 0.0);
         let unclear = Paired::of(&[0.05, -0.06, 0.04, -0.07, 0.05, -0.02], 0);
