@@ -5,6 +5,51 @@
 
 use ndarray::Array2;
 
+use crate::data::recording::Recording;
+
+/// A stretch of one file with one activity, as read: its activity, its first data row, and
+/// its samples time-major (`channels` values per row).
+pub type Run = (String, usize, Vec<f32>);
+
+/// The recordings of one subject's file from its runs, every gap filled; with the samples
+/// filled and the samples read. Fails with (first row of the run, channel) for a channel
+/// that holds no valid sample in its run.
+pub fn recordings_from_runs(
+    runs: Vec<Run>,
+    channels: usize,
+    subject: &str,
+    source: &str,
+) -> Result<(Vec<Recording>, usize, usize), (usize, usize)> {
+    let (mut filled, mut total) = (0, 0);
+    let mut recordings = Vec::with_capacity(runs.len());
+    for (activity, start, time_major) in runs {
+        let len = time_major.len() / channels;
+        let mut samples = Array2::from_shape_vec((len, channels), time_major)
+            .expect("each row pushed one value per channel")
+            .reversed_axes()
+            .as_standard_layout()
+            .into_owned();
+        filled += fill_gaps(&mut samples).map_err(|channel| (start, channel))?;
+        total += samples.len();
+        recordings.push(Recording {
+            subject: subject.to_string(),
+            activity,
+            source: source.to_string(),
+            start,
+            samples,
+        });
+    }
+    Ok((recordings, filled, total))
+}
+
+/// The notice for `filled` of `total` `what` that were missing (`why`) and filled; none
+/// when nothing was.
+pub fn filled_notice(filled: usize, total: usize, what: &str, why: &str) -> Option<String> {
+    (filled > 0).then(|| {
+        format!("{filled} of {total} {what} were missing ({why}) and were filled by linear interpolation within their recording")
+    })
+}
+
 /// Fill every NaN of `samples` (`[channels, time]`) in place; returns how many were filled,
 /// or the first channel that holds no valid sample.
 pub fn fill_gaps(samples: &mut Array2<f32>) -> Result<usize, usize> {

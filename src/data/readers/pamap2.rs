@@ -15,10 +15,9 @@
 use std::path::Path;
 
 use indicatif::ProgressBar;
-use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::gaps::fill_gaps;
+use super::gaps::{Run, filled_notice, recordings_from_runs};
 use super::{Dataset, DatasetReader, list_folder};
 use crate::data::config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
@@ -46,13 +45,7 @@ impl DatasetReader for Pamap2Reader {
             })
             .collect::<Result<_>>()?;
         let (filled, total): (usize, usize) = per_file.iter().fold((0, 0), |(f, t), r| (f + r.1, t + r.2));
-        let mut notices = Vec::new();
-        if filled > 0 {
-            notices.push(format!(
-                "{filled} of {total} IMU samples were missing (NaN, dropped packets) and were filled by linear \
-                 interpolation within their recording"
-            ));
-        }
+        let notices = filled_notice(filled, total, "IMU samples", "NaN, dropped packets").into_iter().collect();
         Ok(Dataset { recordings: per_file.into_iter().flat_map(|r| r.0).collect(), notices })
     }
 }
@@ -136,7 +129,7 @@ fn read_file(
     };
     let max_gap = 1.5 / config.sampling_rate_hz;
     // (activity, first row, samples time-major) of the recording being read.
-    let mut runs: Vec<(String, usize, Vec<f32>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     let mut previous: Option<(f64, String)> = None;
     let mut values = vec![0f32; channels];
     for (row, line) in text.lines().enumerate() {
@@ -175,26 +168,7 @@ fn read_file(
         runs.last_mut().expect("a run was just opened").2.extend_from_slice(&values);
         previous = Some((time, activity.to_string()));
     }
-    let (mut filled, mut total) = (0, 0);
-    let mut recordings = Vec::with_capacity(runs.len());
-    for (activity, start, time_major) in runs {
-        let len = time_major.len() / channels;
-        let mut samples = Array2::from_shape_vec((len, channels), time_major)
-            .expect("each row pushed one value per channel")
-            .reversed_axes()
-            .as_standard_layout()
-            .into_owned();
-        filled += fill_gaps(&mut samples).map_err(|channel| {
-            bad(start + 1, format!("starts a recording whose channel {channel} has no valid sample (all NaN)"))
-        })?;
-        total += samples.len();
-        recordings.push(Recording {
-            subject: subject.to_string(),
-            activity,
-            source: source.to_string(),
-            start,
-            samples,
-        });
-    }
-    Ok((recordings, filled, total))
+    recordings_from_runs(runs, channels, subject, source).map_err(|(start, channel)| {
+        bad(start + 1, format!("starts a recording whose channel {channel} has no valid sample (all NaN)"))
+    })
 }

@@ -12,10 +12,9 @@
 use std::path::Path;
 
 use indicatif::ProgressBar;
-use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::gaps::fill_gaps;
+use super::gaps::{Run, filled_notice, recordings_from_runs};
 use super::{Dataset, DatasetReader, list_folder};
 use crate::data::config::{AXES, DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
@@ -57,13 +56,7 @@ impl DatasetReader for WearReader {
             })
             .collect::<Result<_>>()?;
         let (filled, total): (usize, usize) = per_file.iter().fold((0, 0), |(f, t), r| (f + r.1, t + r.2));
-        let mut notices = Vec::new();
-        if filled > 0 {
-            notices.push(format!(
-                "{filled} of {total} samples were missing (empty or NaN) and were filled by linear interpolation \
-                 within their recording"
-            ));
-        }
+        let notices = filled_notice(filled, total, "samples", "empty or NaN").into_iter().collect();
         Ok(Dataset { recordings: per_file.into_iter().flat_map(|r| r.0).collect(), notices })
     }
 }
@@ -103,7 +96,7 @@ fn read_file(
         }
     }
     let channels = layout.channels();
-    let mut runs: Vec<(String, usize, Vec<f32>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     let mut values = vec![0f32; channels];
     for (row, record) in reader.records().enumerate() {
         let line = row as u64 + 2;
@@ -150,30 +143,11 @@ fn read_file(
         }
         runs.last_mut().expect("a run was just opened").2.extend_from_slice(&values);
     }
-    let (mut filled, mut total) = (0, 0);
-    let mut recordings = Vec::with_capacity(runs.len());
-    for (activity, start, time_major) in runs {
-        let len = time_major.len() / channels;
-        let mut samples = Array2::from_shape_vec((len, channels), time_major)
-            .expect("each row pushed one value per channel")
-            .reversed_axes()
-            .as_standard_layout()
-            .into_owned();
-        filled += fill_gaps(&mut samples).map_err(|c| {
-            bad(
-                start as u64 + 2,
-                format!("starts a recording whose channel {c} has no valid sample"),
-                "repair the file",
-            )
-        })?;
-        total += samples.len();
-        recordings.push(Recording {
-            subject: subject.to_string(),
-            activity,
-            source: source.to_string(),
-            start,
-            samples,
-        });
-    }
-    Ok((recordings, filled, total))
+    recordings_from_runs(runs, channels, subject, source).map_err(|(start, channel)| {
+        bad(
+            start as u64 + 2,
+            format!("starts a recording whose channel {channel} has no valid sample"),
+            "repair the file",
+        )
+    })
 }
