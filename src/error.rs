@@ -114,4 +114,15 @@ impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, fix: impl Into<String>, cause: io::Error) -> Self {
         Error::Io { action, path: path.into(), fix: fix.into(), cause }
     }
+
+    /// An [`Error::InvalidConfig`]: `field` of the config at `path` is wrong (`problem`),
+    /// and `fix` says what would be right.
+    pub fn invalid_config(
+        path: impl Into<PathBuf>,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::InvalidConfig { path: path.into(), field: field.into(), problem: problem.into(), fix: fix.into() }
+    }
 }

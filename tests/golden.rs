@@ -9,9 +9,10 @@ use common::{fixture, root};
 use indicatif::ProgressBar;
 use ndarray::Array2;
 use pim::PimConfig;
+use pim::config::{BinStrategy, DiscretiserConfig};
 use pim::data::{cut_windows, read_dataset};
 use pim::labels::compute::compute_quantities;
-use pim::labels::discretise::{BinStrategy, Discretiser, DiscretiserConfig};
+use pim::labels::discretise::Discretiser;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {

@@ -8,11 +8,11 @@ use clap::Args;
 
 use super::grid::print_lines;
 use crate::config::PimConfig;
+use crate::config::PretrainMethod;
 use crate::data::kshot::Shots;
 use crate::data::prepared::WINDOWS_FILE;
 use crate::error::{Error, Result};
 use crate::presets::{self, PRESETS, Preset};
-use crate::train::config::PretrainMethod;
 use crate::train::windows::WindowSource;
 
 /// Which config a stage runs: a dataset `pim` knows by name, or a config file.
@@ -41,24 +41,20 @@ impl ConfigArgs {
     /// The preset, if `--dataset` names one (and `--config` is absent).
     pub fn preset(&self) -> Result<Option<&'static Preset>> {
         match (&self.dataset, &self.config) {
-            (Some(name), Some(file)) => Err(Error::InvalidConfig {
-                path: file.clone(),
-                field: "--dataset".into(),
-                problem: format!("and --config are both given ({name} and {})", file.display()),
-                fix: format!(
-                    "drop --config to run the built-in {name} config, or drop --dataset to run {}",
-                    file.display()
-                ),
-            }),
+            (Some(name), Some(file)) => Err(Error::invalid_config(
+                file,
+                "--dataset",
+                format!("and --config are both given ({name} and {})", file.display()),
+                format!("drop --config to run the built-in {name} config, or drop --dataset to run {}", file.display()),
+            )),
             (Some(name), None) => presets::find(name).map(Some),
             (None, Some(_)) => Ok(None),
-            (None, None) => Err(Error::InvalidConfig {
-                path: "<command line>".into(),
-                field: "--dataset".into(),
-                problem: "and --config are both missing".into(),
-                fix: "give --dataset NAME for a dataset pim knows (`pim datasets`), or --config FILE for your own"
-                    .into(),
-            }),
+            (None, None) => Err(Error::invalid_config(
+                "<command line>",
+                "--dataset",
+                "and --config are both missing",
+                "give --dataset NAME for a dataset pim knows (`pim datasets`), or --config FILE for your own",
+            )),
         }
     }
 
@@ -77,12 +73,12 @@ pub fn out_or_default(given: &Option<PathBuf>, preset: Option<&Preset>, stage: &
     match (given, preset) {
         (Some(path), _) => Ok(path.clone()),
         (None, Some(preset)) => Ok(preset.run_dir(stage)),
-        (None, None) => Err(Error::InvalidConfig {
-            path: "<command line>".into(),
-            field: flag.into(),
-            problem: "is missing".into(),
-            fix: format!("give {flag} DIR (with --dataset NAME it defaults to runs/<name>/{stage})"),
-        }),
+        (None, None) => Err(Error::invalid_config(
+            "<command line>",
+            flag,
+            "is missing",
+            format!("give {flag} DIR (with --dataset NAME it defaults to runs/<name>/{stage})"),
+        )),
     }
 }
 
@@ -95,12 +91,12 @@ pub fn data_dir(given: &Option<PathBuf>, preset: Option<&Preset>) -> Result<Path
             let dir = preset.data_dir(None);
             if preset.is_present(&dir) { Ok(dir) } else { Err(preset.missing(&dir)) }
         }
-        (None, None) => Err(Error::InvalidConfig {
-            path: "<command line>".into(),
-            field: "--data-dir".into(),
-            problem: "is missing".into(),
-            fix: "give --data-dir DIR, the folder holding the dataset".into(),
-        }),
+        (None, None) => Err(Error::invalid_config(
+            "<command line>",
+            "--data-dir",
+            "is missing",
+            "give --data-dir DIR, the folder holding the dataset",
+        )),
     }
 }
 

@@ -7,12 +7,12 @@ use clap::Args;
 
 use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
+use crate::config::PretrainMethod;
 use crate::data::kshot::Shots;
 use crate::error::Result;
 use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::train::backend::Backend;
-use crate::train::config::PretrainMethod;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
 use crate::train::pretrain::{PretrainPaths, pretrain};
 use crate::train::windows::WindowSource;

@@ -6,12 +6,12 @@ use clap::Args;
 
 use super::dataset::{ConfigArgs, DataArgs, Resolved, Start, finetune_stage, out_or_default};
 use super::progress::{StderrProgress, print_notices};
+use crate::config::CheckpointRule;
 use crate::config::PimConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::presets::Preset;
 use crate::train::backend::Backend;
-use crate::train::config::CheckpointRule;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
 
 fn parse_rule(text: &str) -> std::result::Result<CheckpointRule, String> {
@@ -109,7 +109,7 @@ fn start_of(args: &FinetuneArgs, config: &PimConfig, preset: Option<&Preset>) ->
 
 /// An error in the command line's `flag`.
 fn command_line(flag: &str, problem: &str, fix: &str) -> Error {
-    Error::InvalidConfig { path: "<command line>".into(), field: flag.into(), problem: problem.into(), fix: fix.into() }
+    Error::invalid_config("<command line>", flag, problem, fix)
 }
 
 /// Run `pim finetune` and print a summary.

@@ -57,12 +57,12 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let grid = Grid::load(&args.grid)?;
     let preset = args.dataset.as_deref().map(presets::find).transpose()?;
     if let Some(preset) = preset.filter(|p| p.name != grid.config.dataset.name) {
-        return Err(Error::InvalidConfig {
-            path: args.grid.clone(),
-            field: "--dataset".into(),
-            problem: format!("is {}, but the grid's config is of dataset {}", preset.name, grid.config.dataset.name),
-            fix: format!("drop --dataset, or pass --dataset {}", grid.config.dataset.name),
-        });
+        return Err(Error::invalid_config(
+            args.grid.clone(),
+            "--dataset",
+            format!("is {}, but the grid's config is of dataset {}", preset.name, grid.config.dataset.name),
+            format!("drop --dataset, or pass --dataset {}", grid.config.dataset.name),
+        ));
     }
     let out = out_or_default(&args.out, preset, "grid", "--out")?;
     let units = grid.units();
@@ -84,12 +84,12 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let chosen: Vec<usize> = match args.unit {
         Some(i) if i < units.len() => vec![i],
         Some(i) => {
-            return Err(Error::InvalidConfig {
-                path: args.grid.clone(),
-                field: "--unit".into(),
-                problem: format!("is {i}, but the grid has {} units (0 to {})", units.len(), units.len() - 1),
-                fix: "see `pim grid --list`; for a Slurm array use --array=0-N with N the last unit".into(),
-            });
+            return Err(Error::invalid_config(
+                args.grid.clone(),
+                "--unit",
+                format!("is {i}, but the grid has {} units (0 to {})", units.len(), units.len() - 1),
+                "see `pim grid --list`; for a Slurm array use --array=0-N with N the last unit",
+            ));
         }
         None => (0..units.len()).collect(),
     };

@@ -110,7 +110,7 @@ mod tests {
             pretrain_command_line(&["--tasks", "speed,symmetry", "--loss-weights", "1,0.5,2", "--backend", "cpu"])
                 .expect("valid command line");
         let Command::Pretrain(args) = cli.command else { panic!("parsed as another command") };
-        assert_eq!(args.tasks, Some(vec![crate::labels::Task::Speed, crate::labels::Task::Symmetry]));
+        assert_eq!(args.tasks, Some(vec![crate::config::Task::Speed, crate::config::Task::Symmetry]));
         assert_eq!(args.loss_weights, Some(vec![1.0, 0.5, 2.0]));
         assert!(pretrain_command_line(&["--tasks", "speeed"]).is_err());
         assert!(pretrain_command_line(&["--backend", "tpu"]).is_err());

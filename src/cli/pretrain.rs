@@ -7,11 +7,11 @@ use clap::Args;
 use super::dataset::{ConfigArgs, DataArgs, LABELS_STAGE, Resolved, out_or_default, pretrain_stage};
 use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
+use crate::config::Task;
+use crate::config::{LossWeights, PretrainMethod};
 use crate::error::{Error, Result};
-use crate::labels::Task;
 use crate::presets::Preset;
 use crate::train::backend::Backend;
-use crate::train::config::{LossWeights, PretrainMethod};
 use crate::train::pretrain::{PretrainPaths, pretrain};
 
 /// Arguments of `pim pretrain`.
@@ -60,12 +60,12 @@ pub fn effective_config(args: &PretrainArgs) -> Result<(PimConfig, Option<&'stat
     }
     if let Some(weights) = &args.loss_weights {
         let &[speed, angle, symmetry] = weights.as_slice() else {
-            return Err(Error::InvalidConfig {
-                path: "<command line>".into(),
-                field: "--loss-weights".into(),
-                problem: format!("has {} values", weights.len()),
-                fix: "give three weights, alpha,beta,gamma for speed,angle,symmetry".into(),
-            });
+            return Err(Error::invalid_config(
+                "<command line>",
+                "--loss-weights",
+                format!("has {} values", weights.len()),
+                "give three weights, alpha,beta,gamma for speed,angle,symmetry",
+            ));
         };
         config.pretrain.loss_weights = LossWeights { speed, angle, symmetry };
     }

@@ -10,10 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The shortest window the encoder accepts: its three unpadded convolutions (kernels 24,
-/// 16 and 8) consume 23 + 15 + 7 samples and need one left over.
-pub const MIN_WINDOW_SAMPLES: usize = 46;
-
 /// Standard gravity, for datasets that record acceleration in g.
 pub const STANDARD_GRAVITY_MPS2: f64 = 9.80665;
 
@@ -222,7 +218,7 @@ pub struct PairConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
-    /// Samples per window (at least [`MIN_WINDOW_SAMPLES`]).
+    /// Samples per window (at least what the model's kernels need: `ModelConfig::min_window`).
     pub length: usize,
     /// Samples between the starts of consecutive windows (1..=length means overlap or
     /// abutting windows; larger leaves gaps).
@@ -321,12 +317,7 @@ pub struct DatasetConfig {
 impl DatasetConfig {
     /// Check ranges and cross-references; `path` names the config file in errors.
     pub fn validate(&self, path: &Path) -> Result<()> {
-        let invalid = |field: String, problem: String, fix: &str| Error::InvalidConfig {
-            path: path.to_path_buf(),
-            field,
-            problem,
-            fix: fix.to_string(),
-        };
+        let invalid = |field: String, problem: String, fix: &str| Error::invalid_config(path, field, problem, fix);
         if !(self.sampling_rate_hz.is_finite() && self.sampling_rate_hz > 0.0) {
             return Err(invalid(
                 "dataset.sampling_rate_hz".into(),
@@ -391,13 +382,6 @@ impl DatasetConfig {
                 ));
             }
         }
-        if self.window.length < MIN_WINDOW_SAMPLES {
-            return Err(invalid(
-                "dataset.window.length".into(),
-                format!("is {} samples, shorter than the {MIN_WINDOW_SAMPLES} the encoder needs", self.window.length),
-                &format!("use windows of at least {MIN_WINDOW_SAMPLES} samples"),
-            ));
-        }
         if self.window.hop == 0 {
             return Err(invalid(
                 "dataset.window.hop".into(),
@@ -443,12 +427,7 @@ impl DatasetConfig {
 
     /// The fields only some formats read: `null_class` (WEAR, MM-Fit) and `folders` (PAMAP2).
     fn validate_format_fields(&self, path: &Path) -> Result<()> {
-        let invalid = |field: &str, problem: String, fix: String| Error::InvalidConfig {
-            path: path.to_path_buf(),
-            field: field.into(),
-            problem,
-            fix,
-        };
+        let invalid = |field: &str, problem: String, fix: String| Error::invalid_config(path, field, problem, fix);
         if let Some(null) = &self.null_class {
             if !matches!(self.format, DatasetFormat::Wear | DatasetFormat::Mmfit) {
                 let problem = format!("is set, but the {} format has no unlabelled samples", self.format.name());

@@ -71,7 +71,7 @@ fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
 /// An objective with the shape of the run's heads (no targets: only the architecture
 /// matters when loading weights).
 fn objective_shape(config: &PimConfig, dir: &Path, channels: usize) -> Result<Objective> {
-    use crate::train::config::PretrainMethod;
+    use crate::config::PretrainMethod;
     Ok(match config.pretrain.method {
         PretrainMethod::Pim => {
             let tasks: Vec<TaskColumns> =

@@ -16,10 +16,10 @@ use super::run::{Cell, GridResults, PretrainCurve};
 use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
 use super::stats::{MIN_PAIRS, Paired};
+use crate::config::PretrainPool;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::output::save_text;
-use crate::train::config::PretrainPool;
 
 /// Mean and sample standard deviation (n - 1 in the denominator; 0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use super::spec::{Arm, ArmMethod, Grid, GridSpec, Unit};
 use crate::config::PimConfig;
+use crate::config::Task;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
-use crate::labels::Task;
 use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
+use crate::config::PretrainMethod;
+use crate::config::Task;
 use crate::data::config::SplitConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::labels::Task;
-use crate::train::config::PretrainMethod;
 
 /// How an arm gets its encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,9 +211,7 @@ impl Grid {
     }
 
     fn check(&self) -> Result<()> {
-        let bad = |field: &str, problem: String, fix: &str| {
-            Err(Error::InvalidConfig { path: self.path.clone(), field: field.into(), problem, fix: fix.into() })
-        };
+        let bad = |field: &str, problem: String, fix: &str| Err(Error::invalid_config(&self.path, field, problem, fix));
         let spec = &self.spec;
         if spec.seeds.is_empty() || spec.shots.is_empty() || spec.arms.is_empty() {
             return bad("seeds", "or shots or arms is empty".into(), "list at least one of each");
@@ -271,12 +269,12 @@ impl Grid {
     /// some to train.
     fn check_folds(&self) -> Result<()> {
         let bad = |problem: String| {
-            Err(Error::InvalidConfig {
-                path: self.path.clone(),
-                field: "folds".into(),
+            Err(Error::invalid_config(
+                &self.path,
+                "folds",
                 problem,
-                fix: "use \"leave_one_subject_out\", or list folds of the base config's subjects".into(),
-            })
+                "use \"leave_one_subject_out\", or list folds of the base config's subjects",
+            ))
         };
         let subjects: Vec<&String> = self.config.dataset.split.subjects().collect();
         let folds = self.folds();
@@ -499,7 +497,7 @@ mod tests {
         assert_eq!(grid.labels_name(&grid.spec.arms[1]), None);
         assert_eq!(
             grid.config_of(&grid.spec.arms[3], 2, 1).pretrain.checkpoint,
-            crate::train::config::CheckpointRule::LastEpoch
+            crate::config::CheckpointRule::LastEpoch
         );
     }
 

@@ -14,46 +14,7 @@
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-/// How bin edges are placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BinStrategy {
-    /// Equal-width bins between the fitted minimum and maximum.
-    Uniform,
-    /// Bins holding equal numbers of training windows.
-    Quantile,
-}
-
-/// The labels group of a config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiscretiserConfig {
-    /// Bins per quantity (the heads' class count).
-    pub bins: usize,
-    /// Edge placement.
-    pub strategy: BinStrategy,
-}
-
-impl Default for DiscretiserConfig {
-    fn default() -> Self {
-        DiscretiserConfig { bins: 11, strategy: BinStrategy::Uniform }
-    }
-}
-
-impl DiscretiserConfig {
-    /// Check ranges; `path` names the config file in errors.
-    pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
-        if !(2..=255).contains(&self.bins) {
-            return Err(crate::Error::InvalidConfig {
-                path: path.to_path_buf(),
-                field: "labels.bins".into(),
-                problem: format!("is {}", self.bins),
-                fix: "use between 2 and 255 bins (the method uses 11)".into(),
-            });
-        }
-        Ok(())
-    }
-}
+use crate::config::{BinStrategy, DiscretiserConfig};
 
 /// Fitted edges of one column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,4 +9,4 @@ pub mod io;
 pub mod pseudo_label;
 pub mod schema;
 
-pub use schema::{Quantity, Task, quantities};
+pub use schema::{Quantity, quantities};

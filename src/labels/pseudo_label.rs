@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use super::discretise::Discretiser;
 use super::io::write_table;
-use super::{Quantity, Task, quantities};
+use super::{Quantity, quantities};
 use crate::config::PimConfig;
+use crate::config::Task;
 use crate::data::config::SplitRole;
 use crate::data::{PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};

@@ -3,46 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Task;
 use crate::data::config::{DatasetConfig, Modality};
 use crate::physics::AngleQuantity;
 use crate::physics::orientation::YawSource;
-
-/// A pretext task: one prediction head per task in pre-training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Task {
-    /// Mean movement speed per sensor.
-    Speed,
-    /// Roll, pitch and yaw per sensor.
-    Angle,
-    /// DTW distance per left/right pair.
-    Symmetry,
-}
-
-impl Task {
-    /// Every task, in column order.
-    pub const ALL: [Task; 3] = [Task::Speed, Task::Angle, Task::Symmetry];
-
-    /// The task's name, as in configs, on the command line and as its columns' prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Speed => "speed",
-            Task::Angle => "angle",
-            Task::Symmetry => "symmetry",
-        }
-    }
-}
-
-impl std::str::FromStr for Task {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Task::ALL
-            .into_iter()
-            .find(|t| t.name() == text)
-            .ok_or_else(|| format!("{text:?} is not a task: use speed, angle or symmetry"))
-    }
-}
 
 /// One label column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

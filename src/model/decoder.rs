@@ -14,10 +14,8 @@ pub struct DecoderConfig {
     /// Channels of the reconstructed window (the encoder's input channels).
     pub channels: usize,
     /// The encoder's filters.
-    #[config(default = "[32, 64, 96]")]
     pub filters: [usize; 3],
     /// The encoder's kernel sizes.
-    #[config(default = "[24, 16, 8]")]
     pub kernels: [usize; 3],
 }
 

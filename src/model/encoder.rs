@@ -15,13 +15,10 @@ pub struct EncoderConfig {
     /// Input channels (DSADS: 45).
     pub channels: usize,
     /// Filters of the three convolutions; the last is the embedding size.
-    #[config(default = "[32, 64, 96]")]
     pub filters: [usize; 3],
     /// Kernel sizes of the three convolutions.
-    #[config(default = "[24, 16, 8]")]
     pub kernels: [usize; 3],
     /// Dropout probability after each block (applied by [`Encoder::forward_train`]).
-    #[config(default = 0.1)]
     pub dropout: f64,
 }
 
@@ -29,12 +26,6 @@ impl EncoderConfig {
     /// Size of the embedding the encoder outputs.
     pub fn embedding(&self) -> usize {
         self.filters[2]
-    }
-
-    /// The shortest window the encoder accepts: each unpadded convolution consumes
-    /// `kernel - 1` samples, and one must remain.
-    pub fn min_window(&self) -> usize {
-        self.kernels.iter().map(|k| k - 1).sum::<usize>() + 1
     }
 
     /// A freshly initialised encoder on `device`.
@@ -63,7 +54,7 @@ impl Encoder {
     /// Embed a batch of windows, without dropout (evaluation, frozen encoders).
     ///
     /// # Shapes
-    /// - `windows`: `[batch, channels, time]`, `time >= min_window`
+    /// - `windows`: `[batch, channels, time]`, `time >= ModelConfig::min_window()`
     /// - returns: `[batch, filters[2]]`
     pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
         // Inference on the CPU: one fused pass per window, the same values.

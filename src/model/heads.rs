@@ -13,10 +13,8 @@ pub struct PretextHeadConfig {
     /// Label columns of the task (DSADS speed: 5, angle: 15, symmetry: 2).
     pub columns: usize,
     /// Bins per column.
-    #[config(default = 11)]
     pub bins: usize,
     /// Hidden units.
-    #[config(default = 256)]
     pub hidden: usize,
 }
 
@@ -79,7 +77,6 @@ pub struct ClassifierConfig {
     /// Activity classes.
     pub classes: usize,
     /// Hidden units.
-    #[config(default = 1024)]
     pub hidden: usize,
 }
 

@@ -3,6 +3,7 @@
 use burn::prelude::*;
 
 use super::*;
+use crate::config::ModelConfig;
 
 fn device() -> Device {
     Device::flex()
@@ -10,9 +11,10 @@ fn device() -> Device {
 
 #[test]
 fn encoder_embeds_a_dsads_batch_into_96_values() {
-    let config = EncoderConfig::new(45);
-    assert_eq!(config.min_window(), 46);
-    let encoder = config.init(&device());
+    let model = ModelConfig::default();
+    // Kernels 24, 16 and 8 consume 23 + 15 + 7 samples; one must remain.
+    assert_eq!(model.min_window(), 46);
+    let encoder = model.encoder(45).init(&device());
     let embedding = encoder.forward(Tensor::zeros([4, 45, 125], &device()));
     assert_eq!(embedding.dims(), [4, 96]);
     // The shortest window still gives one value per filter.
@@ -21,7 +23,7 @@ fn encoder_embeds_a_dsads_batch_into_96_values() {
 
 #[test]
 fn pretext_head_gives_bins_per_column() {
-    let head = PretextHeadConfig::new(96, 15).init(&device());
+    let head = ModelConfig::default().pretext_head(15, 11).init(&device());
     assert_eq!(head.forward(Tensor::zeros([3, 96], &device())).dims(), [3, 15, 11]);
 }
 
@@ -29,7 +31,7 @@ fn pretext_head_gives_bins_per_column() {
 fn uniform_logits_cost_ln_bins() {
     // All-zero logits give probability 1/11 to every bin: cross-entropy ln 11 whatever
     // the targets.
-    let head = PretextHeadConfig::new(96, 2).init(&device());
+    let head = ModelConfig::default().pretext_head(2, 11).init(&device());
     let logits = Tensor::<3>::zeros([3, 2, 11], &device());
     let targets = Tensor::<2, Int>::from_data([[0, 10], [5, 5], [1, 2]], &device());
     let loss: f32 = head.loss(logits, targets).into_scalar();
@@ -39,7 +41,7 @@ fn uniform_logits_cost_ln_bins() {
 #[test]
 fn confident_right_logits_cost_nearly_nothing_and_wrong_ones_a_lot() {
     // Logit 20 on the target bin: loss = ln(1 + 10 e^-20) ~ 2e-8. On a wrong bin: ~20.
-    let head = PretextHeadConfig::new(96, 1).init(&device());
+    let head = ModelConfig::default().pretext_head(1, 11).init(&device());
     let mut logits = [[[0f32; 11]]; 2];
     logits[0][0][3] = 20.0;
     logits[1][0][3] = 20.0;
@@ -52,16 +54,16 @@ fn confident_right_logits_cost_nearly_nothing_and_wrong_ones_a_lot() {
 
 #[test]
 fn classifier_gives_one_logit_per_class() {
-    let classifier = ClassifierConfig::new(96, 19).init(&device());
+    let classifier = ModelConfig::default().classifier(19).init(&device());
     assert_eq!(classifier.forward(Tensor::zeros([5, 96], &device())).dims(), [5, 19]);
 }
 
 #[test]
 fn decoder_restores_the_window_shape_from_the_feature_map() {
-    let encoder = EncoderConfig::new(45).init(&device());
+    let encoder = ModelConfig::default().encoder(45).init(&device());
     let features = encoder.features(Tensor::zeros([2, 45, 125], &device()));
     assert_eq!(features.dims(), [2, 80, 96], "time-major: [batch, time, filters]");
-    let decoder = DecoderConfig::new(45).init(&device());
+    let decoder = ModelConfig::default().decoder(45).init(&device());
     assert_eq!(decoder.forward(features).dims(), [2, 45, 125]);
 }
 
@@ -83,7 +85,7 @@ fn masked_loss_is_the_mse_of_masked_steps_only() {
 #[test]
 fn fused_inference_gives_the_layer_by_layer_embedding_bit_for_bit() {
     use burn::tensor::Distribution;
-    let encoder = EncoderConfig::new(45).init(&device());
+    let encoder = ModelConfig::default().encoder(45).init(&device());
     let windows = Tensor::<3>::random([5, 45, 125], Distribution::Normal(0.0, 1.0), &device());
     let fused: Vec<f32> = encoder.forward(windows.clone()).into_data().try_to_vec().unwrap();
     let layered: Vec<f32> = encoder::max_over_time(encoder.features(windows)).into_data().try_to_vec().unwrap();

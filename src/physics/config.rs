@@ -63,11 +63,8 @@ impl Default for PhysicsConfig {
 impl PhysicsConfig {
     /// Check ranges; `path` names the config file in errors.
     pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
-        let invalid = |field: &str, problem: String, fix: &str| crate::Error::InvalidConfig {
-            path: path.to_path_buf(),
-            field: format!("physics.{field}"),
-            problem,
-            fix: fix.to_string(),
+        let invalid = |field: &str, problem: String, fix: &str| {
+            crate::Error::invalid_config(path, format!("physics.{field}"), problem, fix)
         };
         if !(self.gravity_cutoff_hz.is_finite() && self.gravity_cutoff_hz >= 0.0) {
             return Err(invalid(

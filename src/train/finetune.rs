@@ -19,16 +19,16 @@ use serde::Serialize;
 
 use super::backend::Backend;
 use super::checkpoint::{load_module, save_module};
-use super::config::CheckpointRule;
 use super::metrics::ConfusionMatrix;
-use super::pretrain::{ENCODER_FILE, ENCODERS_DIR, encoder_config};
+use super::pretrain::{ENCODER_FILE, ENCODERS_DIR};
 use super::windows::{Normaliser, WindowSet, WindowSource};
 use super::{NORMALISER_FILE, check_same_groups};
+use crate::config::CheckpointRule;
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
-use crate::model::{Classifier, ClassifierConfig, DropoutMasks, Encoder};
+use crate::model::{Classifier, DropoutMasks, Encoder};
 use crate::output::{
     CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished,
 };
@@ -52,12 +52,9 @@ pub struct ClassifierModel {
 impl ClassifierModel {
     /// A fresh model for `config` with `channels` inputs on `device`.
     pub fn init(config: &PimConfig, channels: usize, device: &Device) -> Self {
-        let encoder = encoder_config(config, channels);
         ClassifierModel {
-            classifier: ClassifierConfig::new(encoder.embedding(), config.dataset.classes.len())
-                .with_hidden(config.model.classifier_hidden)
-                .init(device),
-            encoder: encoder.init(device),
+            classifier: config.model.classifier(config.dataset.classes.len()).init(device),
+            encoder: config.model.encoder(channels).init(device),
         }
     }
 

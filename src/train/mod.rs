@@ -3,7 +3,6 @@
 
 pub mod backend;
 pub mod checkpoint;
-pub mod config;
 pub mod finetune;
 pub mod metrics;
 pub mod objective;

@@ -9,9 +9,9 @@ use rand::Rng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::LossWeights;
 use super::pretrain::{PretrainModel, TaskColumns};
 use super::windows::{Normaliser, WindowSet};
+use crate::config::LossWeights;
 use crate::data::transform::{TransformConfig, Transformation, WindowShape, apply};
 use crate::model::{DropoutMasks, masked_mse};
 

@@ -22,18 +22,18 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::Backend;
 use super::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
-use super::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use super::metrics::ConfusionMatrix;
 use super::objective::{Objective, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
 use super::{NORMALISER_FILE, check_same_groups};
 use crate::config::PimConfig;
+use crate::config::Task;
+use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
-use crate::labels::Task;
-use crate::model::{Decoder, DecoderConfig, DropoutMasks, Encoder, EncoderConfig, PretextHead, PretextHeadConfig};
+use crate::model::{Decoder, DropoutMasks, Encoder, PretextHead};
 use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished};
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
@@ -279,12 +279,12 @@ fn check_labels<'a>(
             check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
             Ok(Some(dir))
         }
-        (None, PretrainMethod::Pim) => Err(Error::InvalidConfig {
-            path: "<command line>".into(),
-            field: "--labels".into(),
-            problem: "is missing: method pim learns the pseudo-labels".into(),
-            fix: "run `pim pseudo-label` first and pass its --out as --labels".into(),
-        }),
+        (None, PretrainMethod::Pim) => Err(Error::invalid_config(
+            "<command line>",
+            "--labels",
+            "is missing: method pim learns the pseudo-labels",
+            "run `pim pseudo-label` first and pass its --out as --labels",
+        )),
         (Some(_), PretrainMethod::Masked | PretrainMethod::Transform) => {
             notices.push(format!("method {} does not use pseudo-labels: --labels is ignored", method.name()));
             Ok(None)
@@ -580,50 +580,28 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
         }
     }
     if tasks.is_empty() {
-        return Err(Error::InvalidConfig {
-            path: "<command line>".into(),
-            field: "pretrain.tasks".into(),
-            problem: "leaves no task the labels provide".into(),
-            fix: "name at least one of speed, angle, symmetry that the dataset has".into(),
-        });
+        return Err(Error::invalid_config(
+            "<command line>",
+            "pretrain.tasks",
+            "leaves no task the labels provide",
+            "name at least one of speed, angle, symmetry that the dataset has",
+        ));
     }
     Ok(tasks)
 }
 
 /// A fresh encoder with what `objective` needs on top, on `device`.
 pub fn init_model(config: &PimConfig, channels: usize, objective: &Objective, device: &Device) -> PretrainModel {
-    let encoder_config = encoder_config(config, channels);
-    let head = |columns: usize, bins: usize| {
-        PretextHeadConfig::new(encoder_config.embedding(), columns)
-            .with_bins(bins)
-            .with_hidden(config.model.head_hidden)
-            .init(device)
-    };
+    let head = |columns: usize, bins: usize| config.model.pretext_head(columns, bins).init(device);
     let (heads, decoder) = match objective {
         Objective::Physics { tasks, .. } => {
             (tasks.iter().map(|t| head(t.columns.len(), config.labels.bins)).collect(), None)
         }
         // One logit per transformation: transformed or original.
         Objective::Transform { .. } => (Transformation::ALL.iter().map(|_| head(1, 1)).collect(), None),
-        Objective::Masked { .. } => (
-            Vec::new(),
-            Some(
-                DecoderConfig::new(channels)
-                    .with_filters(config.model.filters)
-                    .with_kernels(config.model.kernels)
-                    .init(device),
-            ),
-        ),
+        Objective::Masked { .. } => (Vec::new(), Some(config.model.decoder(channels).init(device))),
     };
-    PretrainModel { encoder: encoder_config.init(device), heads, decoder }
-}
-
-/// The encoder configuration of `config` for `channels` input channels.
-pub fn encoder_config(config: &PimConfig, channels: usize) -> EncoderConfig {
-    EncoderConfig::new(channels)
-        .with_filters(config.model.filters)
-        .with_kernels(config.model.kernels)
-        .with_dropout(config.model.dropout)
+    PretrainModel { encoder: config.model.encoder(channels).init(device), heads, decoder }
 }
 
 /// Mean of each loss term over `windows` (no dropout, no gradients). Masks and

@@ -231,15 +231,15 @@ fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, 
             let scale = config.units.factor(modality);
             for (row, column) in rows.into_iter().zip(file_columns) {
                 if column >= DSADS_COLUMNS {
-                    return Err(Error::InvalidConfig {
-                        path: config_hint.to_path_buf(),
-                        field: format!("dataset.sensors[{s}].columns.{}", modality.name()),
-                        problem: format!(
+                    return Err(Error::invalid_config(
+                        config_hint,
+                        format!("dataset.sensors[{s}].columns.{}", modality.name()),
+                        format!(
                             "names column {column}, but DSADS files have {DSADS_COLUMNS} (0..{})",
                             DSADS_COLUMNS - 1
                         ),
-                        fix: "use zero-based column indices below 45".into(),
-                    });
+                        "use zero-based column indices below 45",
+                    ));
                 }
                 map.push((row, column, scale));
             }

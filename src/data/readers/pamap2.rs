@@ -96,12 +96,12 @@ fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, 
             let (Some(file_columns), Some(rows)) = (columns.get(modality), layout.rows(s, modality)) else { continue };
             for (row, column) in rows.into_iter().zip(file_columns) {
                 if !(3..PAMAP2_COLUMNS).contains(&column) {
-                    return Err(Error::InvalidConfig {
-                        path: config_hint.to_path_buf(),
-                        field: format!("dataset.sensors[{s}].columns.{}", modality.name()),
-                        problem: format!("names column {column}"),
-                        fix: "use zero-based IMU columns 3..53 (timestamp, activity and heart rate are 0..2)".into(),
-                    });
+                    return Err(Error::invalid_config(
+                        config_hint,
+                        format!("dataset.sensors[{s}].columns.{}", modality.name()),
+                        format!("names column {column}"),
+                        "use zero-based IMU columns 3..53 (timestamp, activity and heart rate are 0..2)",
+                    ));
                 }
                 map.push((row, column, config.units.factor(modality)));
             }

@@ -150,12 +150,12 @@ fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, 
             let (Some(file_columns), Some(rows)) = (columns.get(modality), layout.rows(s, modality)) else { continue };
             for (row, column) in rows.into_iter().zip(file_columns) {
                 if column >= USC_HAD_COLUMNS {
-                    return Err(Error::InvalidConfig {
-                        path: config_hint.to_path_buf(),
-                        field: format!("dataset.sensors[{s}].columns.{}", modality.name()),
-                        problem: format!("names column {column}, but sensor_readings has {USC_HAD_COLUMNS}"),
-                        fix: "use zero-based columns 0..5 (acc x, y, z, gyro x, y, z)".into(),
-                    });
+                    return Err(Error::invalid_config(
+                        config_hint,
+                        format!("dataset.sensors[{s}].columns.{}", modality.name()),
+                        format!("names column {column}, but sensor_readings has {USC_HAD_COLUMNS}"),
+                        "use zero-based columns 0..5 (acc x, y, z, gyro x, y, z)",
+                    ));
                 }
                 map.push((row, column, config.units.factor(modality)));
             }

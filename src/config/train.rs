@@ -1,40 +1,12 @@
-//! The model, pre-training and fine-tuning groups of a config (method.md, "Encoder, heads,
-//! losses" and "Protocol"). Command-line flags override them, and the effective values are
-//! saved with every run.
+//! The pre-training and fine-tuning groups of a config (method.md, "Encoder, heads, losses"
+//! and "Protocol"). Command-line flags override them, and the effective values are saved
+//! with every run.
 
 use serde::{Deserialize, Serialize};
 
+use super::labels::Task;
 use crate::data::kshot::Shots;
 use crate::data::transform::TransformConfig;
-use crate::labels::Task;
-
-/// Network sizes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelConfig {
-    /// Filters of the three encoder convolutions (the last is the embedding size).
-    pub filters: [usize; 3],
-    /// Kernel sizes of the three encoder convolutions.
-    pub kernels: [usize; 3],
-    /// Dropout after each encoder block.
-    pub dropout: f64,
-    /// Hidden units of each pretext head.
-    pub head_hidden: usize,
-    /// Hidden units of the classifier.
-    pub classifier_hidden: usize,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            filters: [32, 64, 96],
-            kernels: [24, 16, 8],
-            dropout: 0.1,
-            head_hidden: 256,
-            classifier_hidden: 1024,
-        }
-    }
-}
 
 /// Weights of the pretext losses: `alpha * L_speed + beta * L_angle + gamma * L_sym`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -241,41 +213,11 @@ impl Default for FinetuneConfig {
     }
 }
 
-impl ModelConfig {
-    /// Check ranges; `path` names the config file in errors.
-    pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
-        let bad = |field: &str, problem: String, fix: &str| {
-            Err(crate::Error::InvalidConfig {
-                path: path.to_path_buf(),
-                field: format!("model.{field}"),
-                problem,
-                fix: fix.into(),
-            })
-        };
-        if self.filters.contains(&0)
-            || self.kernels.contains(&0)
-            || self.head_hidden == 0
-            || self.classifier_hidden == 0
-        {
-            return bad("filters", "or another size is 0".into(), "use sizes of at least 1");
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad("dropout", format!("is {}", self.dropout), "use a probability in [0, 1)");
-        }
-        Ok(())
-    }
-}
-
 impl PretrainConfig {
     /// Check the method-specific settings; `path` names the config file in errors.
     pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
         let bad = |field: &str, problem: String, fix: &str| {
-            Err(crate::Error::InvalidConfig {
-                path: path.to_path_buf(),
-                field: format!("pretrain.{field}"),
-                problem,
-                fix: fix.into(),
-            })
+            Err(crate::Error::invalid_config(path, format!("pretrain.{field}"), problem, fix))
         };
         validate_training(path, "pretrain", self.epochs, self.batch_size, self.learning_rate)?;
         let w = &self.loss_weights;
@@ -310,8 +252,24 @@ impl PretrainConfig {
     }
 }
 
+impl FinetuneConfig {
+    /// Check ranges; `path` names the config file in errors.
+    pub fn validate(&self, path: &std::path::Path) -> crate::Result<()> {
+        validate_training(path, "finetune", self.epochs, self.batch_size, self.learning_rate)?;
+        if self.validate_every == 0 || self.patience == Some(0) {
+            return Err(crate::Error::invalid_config(
+                path,
+                "finetune.validate_every",
+                "or finetune.patience is 0",
+                "use at least 1 (validate_every 1 scores every epoch; patience null never stops early)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Check an epoch count, batch size and learning rate of the group `group`.
-pub(crate) fn validate_training(
+fn validate_training(
     path: &std::path::Path,
     group: &str,
     epochs: usize,
@@ -319,12 +277,7 @@ pub(crate) fn validate_training(
     learning_rate: f64,
 ) -> crate::Result<()> {
     let bad = |field: &str, problem: String, fix: &str| {
-        Err(crate::Error::InvalidConfig {
-            path: path.to_path_buf(),
-            field: format!("{group}.{field}"),
-            problem,
-            fix: fix.into(),
-        })
+        Err(crate::Error::invalid_config(path, format!("{group}.{field}"), problem, fix))
     };
     if epochs == 0 {
         return bad("epochs", "is 0".into(), "train for at least one epoch");

@@ -8,9 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetConfig;
 use crate::error::{Error, Result};
-use crate::labels::discretise::DiscretiserConfig;
 use crate::physics::PhysicsConfig;
-use crate::train::config::{FinetuneConfig, ModelConfig, PretrainConfig, validate_training};
+
+mod labels;
+mod model;
+mod train;
+
+pub use labels::{BinStrategy, DiscretiserConfig, Task};
+pub use model::ModelConfig;
+pub use train::{CheckpointRule, FinetuneConfig, LossWeights, PretrainConfig, PretrainMethod, PretrainPool};
 
 /// A whole `pim` config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,29 +65,44 @@ impl PimConfig {
         self.physics.validate(path)?;
         self.labels.validate(path)?;
         self.model.validate(path)?;
-        let min_window = self.model.kernels.iter().map(|k| k - 1).sum::<usize>() + 1;
+        let min_window = self.model.min_window();
         if self.dataset.window.length < min_window {
-            return Err(Error::InvalidConfig {
-                path: path.to_path_buf(),
-                field: "dataset.window.length".into(),
-                problem: format!(
-                    "is {} samples, shorter than the {min_window} model.kernels need",
-                    self.dataset.window.length
-                ),
-                fix: "use longer windows or smaller kernels".into(),
-            });
+            return Err(Error::invalid_config(
+                path,
+                "dataset.window.length",
+                format!("is {} samples, shorter than the {min_window} model.kernels need", self.dataset.window.length),
+                "use longer windows or smaller kernels",
+            ));
         }
-        let (p, f) = (&self.pretrain, &self.finetune);
-        p.validate(path)?;
-        validate_training(path, "finetune", f.epochs, f.batch_size, f.learning_rate)?;
-        if f.validate_every == 0 || f.patience == Some(0) {
-            return Err(Error::InvalidConfig {
-                path: path.to_path_buf(),
-                field: "finetune.validate_every".into(),
-                problem: "or finetune.patience is 0".into(),
-                fix: "use at least 1 (validate_every 1 scores every epoch; patience null never stops early)".into(),
-            });
+        self.pretrain.validate(path)?;
+        self.finetune.validate(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::Error;
+
+    #[test]
+    fn the_shortest_window_follows_the_kernels() {
+        let mut config = crate::presets::find("dsads").unwrap().config();
+        config.dataset.window.length = 40;
+        let path = Path::new("c.json");
+        // Kernels 24, 16, 8 consume 45 samples: 40 is too short, and the error says 46.
+        match config.validate(path) {
+            Err(Error::InvalidConfig { field, problem, .. }) => {
+                assert_eq!(field, "dataset.window.length");
+                assert!(problem.contains("shorter than the 46"), "{problem}");
+            }
+            other => panic!("40-sample windows passed with kernels 24, 16, 8: {other:?}"),
         }
-        Ok(())
+        // Kernels 8, 8, 8 consume 21 samples: 40 is enough (a fixed 46 refused it).
+        config.model.kernels = [8, 8, 8];
+        assert_eq!(config.model.min_window(), 22);
+        config.validate(path).unwrap();
+        config.dataset.window.length = 21;
+        assert!(config.validate(path).is_err(), "21 samples leave nothing after the third convolution");
     }
 }
