@@ -28,7 +28,7 @@ use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
-use crate::output::{load_json, save_json};
+use crate::output::{exit_here_if_asked, load_json, save_json};
 use crate::progress::Progress;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -239,9 +239,15 @@ pub fn run_unit(
             arm.name, fold.name, unit.seed, cell.macro_f1, cell.accuracy, cell.seconds
         ));
         cells.push(cell);
+        // Tests interrupt here, after an exact number of cells, instead of racing a timer.
+        exit_here_if_asked(EXIT_AFTER_CELLS_VAR, cells.len());
     }
     Ok(cells)
 }
+
+/// The environment variable that makes a grid exit (status 137, as if killed) once this
+/// process has saved that many cells: tests interrupt a grid deterministically with it.
+pub const EXIT_AFTER_CELLS_VAR: &str = "PIM_TEST_EXIT_AFTER_CELLS";
 
 /// Fine-tune and evaluate one cell (its pre-training figures still to fill in).
 #[allow(clippy::too_many_arguments)]

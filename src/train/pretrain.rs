@@ -34,7 +34,7 @@ use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{Decoder, DropoutMasks, Encoder, PretextHead};
-use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished};
+use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, require_finished};
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
 
@@ -187,22 +187,64 @@ pub fn pretrain(
         }
         None => (ResumeState { history: Vec::new() }, 0),
     };
-    let names = inputs.objective.term_names();
     for epoch in resumed_after + 1..=config.pretrain.epochs {
         let (next, record) =
             train_epoch(config, &mut inputs, model, &mut optimizer, (epoch, &paths.out), &device, progress)?;
         model = next;
-        check_finite(&record, &names, &paths.out)?;
-        progress.line(&epoch_line(&record, config.pretrain.epochs, &names));
+        check_finite(&record, &inputs.objective.term_names(), &paths.out)?;
+        progress.line(&epoch_line(&record, config.pretrain.epochs, &inputs.objective.term_names()));
         state.history.push(record);
-        write_metrics(&paths.out.join(METRICS_FILE), &names, &state.history)?;
-        save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
-        save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
-        save_optimizer(&optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
-        save_json(&state, &checkpoint_dir.join("state.json"))?;
+        save_epoch(&paths.out, &inputs.objective, &model, &optimizer, &state)?;
+        // Tests interrupt here, at an exact epoch, instead of racing a timer with a kill.
+        exit_here_if_asked(EXIT_AFTER_EPOCH_VAR, epoch);
     }
     let kept = keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?;
     let best_epoch = kept[&config.pretrain.checkpoint];
+    let mut record = run_record(config, &inputs, &state, &kept, resumed_after, &notices);
+    record.backend = Some(backend.to_string());
+    record.seconds.insert("this_run".into(), started.elapsed().as_secs_f64());
+    record.write(&paths.out)?;
+    Ok(PretrainReport {
+        best_loss: state.history[best_epoch - 1].validation_loss,
+        terms: inputs.objective.term_names(),
+        history: state.history,
+        kept,
+        best_epoch,
+        resumed_after,
+        notices,
+    })
+}
+
+/// The environment variable that makes pre-training exit (status 137, as if killed) right
+/// after saving the epoch it names: tests interrupt a run deterministically with it.
+pub const EXIT_AFTER_EPOCH_VAR: &str = "PIM_TEST_EXIT_AFTER_EPOCH";
+
+/// After an epoch: its metrics row, its checkpoint and everything a resume needs.
+fn save_epoch(
+    out: &Path,
+    objective: &Objective,
+    model: &PretrainModel,
+    optimizer: &ModuleOptimizer,
+    state: &ResumeState,
+) -> Result<()> {
+    let checkpoint_dir = out.join(CHECKPOINT_DIR);
+    let epoch = state.history.len();
+    write_metrics(&out.join(METRICS_FILE), &objective.term_names(), &state.history)?;
+    save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
+    save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
+    save_optimizer(optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
+    save_json(state, &checkpoint_dir.join("state.json"))
+}
+
+/// `run.json` of a finished pre-training (the caller adds the backend and this run's time).
+fn run_record(
+    config: &PimConfig,
+    inputs: &Inputs,
+    state: &ResumeState,
+    kept: &BTreeMap<CheckpointRule, usize>,
+    resumed_after: usize,
+    notices: &[String],
+) -> RunRecord {
     let pool_subjects: BTreeSet<&str> = inputs.pool.iter().map(|&i| inputs.set.subjects[i].as_str()).collect();
     let details = serde_json::json!({
         "method": config.pretrain.method,
@@ -213,21 +255,10 @@ pub fn pretrain(
         "resumed_after": resumed_after,
         "kept_epochs": kept.iter().map(|(rule, epoch)| (rule.name(), epoch)).collect::<BTreeMap<_, _>>(),
     });
-    let mut record = RunRecord::new("pretrain", config.seed, &notices, details);
-    record.backend = Some(backend.to_string());
+    let mut record = RunRecord::new("pretrain", config.seed, notices, details);
     record.simd = Some(crate::model::conv::simd::level().name().into());
-    record.seconds.insert("this_run".into(), started.elapsed().as_secs_f64());
     record.seconds.insert("training_all_epochs".into(), state.history.iter().map(|r| r.seconds).sum());
-    record.write(&paths.out)?;
-    Ok(PretrainReport {
-        best_loss: state.history[best_epoch - 1].validation_loss,
-        terms: names,
-        history: state.history,
-        kept,
-        best_epoch,
-        resumed_after,
-        notices,
-    })
+    record
 }
 
 /// The report of a run in `out` that already finished all its epochs and kept its
