@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{pseudo_label, read_csv, root, shared_dsads_archive};
+use common::{pseudo_label, read_csv, root, shared_dsads_archive, skip_without_data};
 
 fn extracted_dsads() -> Option<PathBuf> {
     let archive = shared_dsads_archive()?;
@@ -21,7 +21,7 @@ fn extracted_dsads() -> Option<PathBuf> {
 #[test]
 fn full_dsads_gives_9120_windows_of_22_quantities_with_bins_in_range() {
     let Some(data) = extracted_dsads() else {
-        eprintln!("SKIPPED: ../shared/data/dsads/dsads.tar.xz is absent; the full-DSADS test needs it");
+        skip_without_data("../shared/data/dsads/dsads.tar.xz is absent; the full-DSADS test needs it");
         return;
     };
     let out = tempfile::tempdir().unwrap();

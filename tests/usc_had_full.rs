@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{pim, read_csv, root};
+use common::{pim, read_csv, root, skip_without_data};
 
 fn extracted_usc_had() -> Option<PathBuf> {
     let script = root().join("../shared/data/usc-had/extract.sh");
@@ -24,7 +24,7 @@ fn extracted_usc_had() -> Option<PathBuf> {
 #[test]
 fn full_usc_had_by_name_gives_27205_windows_of_14_subjects_with_the_file_names_activities() {
     let Some(pim_data) = extracted_usc_had() else {
-        eprintln!("SKIPPED: ../shared/data/usc-had/usc-had.tar.xz is absent; the full USC-HAD test needs it");
+        skip_without_data("../shared/data/usc-had/usc-had.tar.xz is absent; the full USC-HAD test needs it");
         return;
     };
     let work = tempfile::tempdir().unwrap();

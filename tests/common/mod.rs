@@ -76,3 +76,10 @@ pub fn shared_dsads_archive() -> Option<PathBuf> {
     let archive = root().join("..").join("shared").join("data").join("dsads").join("dsads.tar.xz");
     archive.is_file().then_some(archive)
 }
+
+/// A test whose data is absent skips with `message`, unless `PIM_REQUIRE_DATA=1` (set by
+/// CI, which has `../shared`) makes that a failure.
+pub fn skip_without_data(message: &str) {
+    assert!(std::env::var("PIM_REQUIRE_DATA").as_deref() != Ok("1"), "PIM_REQUIRE_DATA=1, but {message}");
+    eprintln!("SKIPPED: {message} (set PIM_REQUIRE_DATA=1 to make this a failure)");
+}
