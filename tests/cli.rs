@@ -328,6 +328,20 @@ fn csv_with_an_empty_value_names_line_and_column() {
 }
 
 #[test]
+fn csv_with_an_absurd_finite_sample_warns_naming_file_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::copy(fixture("csv-tiny/recordings.csv"), data.join("r.csv")).unwrap();
+    // Line 10 is data row 9; 1e30 g passes every parse check.
+    rewrite_line(&data.join("r.csv"), 10, |l| l.rsplit_once(',').unwrap().0.to_string() + ",1e30");
+    pseudo_label(&fixture("csv-tiny.json"), &data, &dir.path().join("out")).assert().success().stderr(contains(
+        "1 sample lies beyond any IMU's range (acceleration above 400 g, angular rate above 6,000 deg/s), \
+         the first in r.csv, data row 9, channel right_wrist.acc.z: 9.80665e30",
+    ));
+}
+
+#[test]
 fn dataset_and_config_together_say_which_to_drop() {
     let output = pim().args(["pseudo-label", "--dataset", "dsads", "--config", "configs/dsads.json"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

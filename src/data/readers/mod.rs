@@ -7,6 +7,7 @@ mod fields;
 mod gaps;
 mod mmfit;
 mod pamap2;
+mod plausible;
 mod usc_had;
 mod wear;
 
@@ -60,6 +61,7 @@ pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) 
     };
     let mut dataset = reader.read(dir, config, progress)?;
     dataset.recordings.sort_by(|a, b| (&a.source, a.start).cmp(&(&b.source, b.start)));
+    dataset.notices.extend(plausible::implausible_samples(&dataset.recordings, config));
     Ok(dataset)
 }
 
