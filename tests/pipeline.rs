@@ -167,6 +167,26 @@ fn killed_pretraining_resumes_to_the_uninterrupted_result() {
 }
 
 #[test]
+fn damaged_checkpoint_weights_are_refused_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let killed = dir.path().join("killed");
+    pretrain(&labels, &killed, 3).arg("-q").env(EXIT_AFTER_EPOCH_VAR, "2").assert().code(137);
+    // 400 bytes of 0xFF in the middle of the weights: NaN as f32.
+    let model = killed.join("checkpoint/model.bpk");
+    let mut bytes = fs::read(&model).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 400].fill(0xFF);
+    fs::write(&model, bytes).unwrap();
+    pretrain(&labels, &killed, 3)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("checkpoint/model.bpk: holds 100 non-finite weights (NaN or infinity)"));
+    assert!(!killed.join("run.json").exists() && !killed.join("encoder.bpk").exists(), "nothing was kept");
+}
+
+#[test]
 fn labels_of_another_config_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("tiny-labels");
