@@ -11,6 +11,7 @@ use crate::config::PretrainMethod;
 use crate::data::kshot::Shots;
 use crate::error::Result;
 use crate::eval::evaluate::evaluate;
+use crate::presets;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -20,9 +21,10 @@ use crate::train::windows::WindowSource;
 /// Arguments of `pim demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Config file (JSON).
-    #[arg(long, default_value = "configs/demo.json")]
-    pub config: PathBuf,
+    /// Config file (JSON); by default the built-in DSADS config with
+    /// `DEMO_FINETUNE_EPOCHS` fine-tuning epochs.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Folder holding the dataset.
     #[arg(long, default_value = "data/dsads-sample")]
     pub data_dir: PathBuf,
@@ -37,11 +39,22 @@ pub struct DemoArgs {
     pub backend: Backend,
 }
 
+/// Fine-tuning epochs of the demo's default config (DSADS's is 100): half the time, and on
+/// the sample's 4-shot draws the kept checkpoint comes before epoch 50 anyway.
+pub const DEMO_FINETUNE_EPOCHS: usize = 50;
+
 /// Run pseudo-label, pretrain (PIM and masked reconstruction), finetune (from each, and
 /// from scratch) and eval; print a table.
 pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let progress = StderrProgress { quiet };
-    let mut config = PimConfig::load(&args.config)?;
+    let mut config = match &args.config {
+        Some(path) => PimConfig::load(path)?,
+        None => {
+            let mut dsads = presets::find("dsads")?.config();
+            dsads.finetune.epochs = DEMO_FINETUNE_EPOCHS;
+            dsads
+        }
+    };
     config.finetune.shots = args.shots;
     let labels = args.out.join("labels");
 
