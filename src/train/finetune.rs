@@ -9,9 +9,10 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -152,37 +153,76 @@ pub fn finetune(
     progress: &dyn Progress,
 ) -> Result<FinetuneReport> {
     let started = Instant::now();
-    let mut notices = Vec::new();
     // Check the pre-trained run before reading data or writing anything.
-    let pretrained_normaliser: Option<Normaliser> = match &paths.init {
-        Some(Init { run, encoder }) => {
-            let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
-            if run.is_dir() {
-                require_finished(run, "pretrain", "pass --init a finished `pim pretrain` run (rerun it to finish)")?;
-            }
-            if !encoder.is_file() {
-                return Err(Error::Artefact {
-                    path: encoder.clone(),
-                    problem: "does not exist".into(),
-                    fix: fix.into(),
-                });
-            }
-            let run_config_path = run.join(CONFIG_FILE);
-            let pretrained: PimConfig = load_json(&run_config_path, fix)?;
-            check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
-            Some(load_json(&run.join(NORMALISER_FILE), fix)?)
-        }
-        None => None,
-    };
-
+    let pretrained_normaliser = check_init(config, paths.init.as_ref())?;
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(config, &paths.data, &bar)?;
     bar.finish_and_clear();
-    notices.extend(set.notices.iter().cloned());
+    let mut notices = set.notices.clone();
     let train = set.indices_of(SplitRole::Train);
     let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&set, &train));
     set.normalise(&normaliser);
+    let drawn = draw_shots(config, &set, &paths.data, &mut notices)?;
+    // The folder's lock, and no output of an earlier run left beside this one's.
+    let _lock = RunLock::acquire(&paths.out)?;
+    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE])?;
+    save_json(config, &paths.out.join(CONFIG_FILE))?;
+    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
+    write_shots(&paths.out.join(SHOTS_FILE), &set, &drawn, config)?;
+    let mut validation = set.labelled_indices_of(SplitRole::Validation);
+    if validation.is_empty() {
+        notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
+        validation = drawn.clone();
+    }
 
+    let device = backend.device(config.seed)?;
+    let mut model = ClassifierModel::init(config, set.channels, &device.clone().autodiff());
+    if let Some(Init { encoder: path, .. }) = &paths.init {
+        let fix = "pass --init an encoder.bpk made with this config's dataset and model groups";
+        model.encoder = load_module(model.encoder, path, fix)?;
+    }
+    let bar = progress.bar("finetune");
+    let trained = train_classifier(config, &set, model, (&drawn, &validation), &device, &paths.out, &bar)?;
+    save_module(trained.best_model, &paths.out.join(MODEL_FILE))?;
+    bar.finish_and_clear();
+    write_metrics(&paths.out.join("metrics.csv"), &trained.history)?;
+    let report = FinetuneReport {
+        drawn: drawn.len(),
+        best_epoch: trained.best_epoch,
+        best_macro_f1: trained.best_macro_f1,
+        history: trained.history,
+        seconds: started.elapsed().as_secs_f64(),
+        notices,
+    };
+    run_record(config, paths, backend, &report).write(&paths.out)?;
+    Ok(report)
+}
+
+/// The normaliser of the pre-trained run `init` (fine-tuning keeps its scaling), after
+/// checking the run is finished and of this config's dataset and model; `None` without one.
+fn check_init(config: &PimConfig, init: Option<&Init>) -> Result<Option<Normaliser>> {
+    let Some(Init { run, encoder }) = init else { return Ok(None) };
+    let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
+    if run.is_dir() {
+        require_finished(run, "pretrain", "pass --init a finished `pim pretrain` run (rerun it to finish)")?;
+    }
+    if !encoder.is_file() {
+        return Err(Error::Artefact { path: encoder.clone(), problem: "does not exist".into(), fix: fix.into() });
+    }
+    let run_config_path = run.join(CONFIG_FILE);
+    let pretrained: PimConfig = load_json(&run_config_path, fix)?;
+    check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
+    Ok(Some(load_json(&run.join(NORMALISER_FILE), fix)?))
+}
+
+/// The seeded k-shot draw from the training subjects' labelled windows; a notice for each
+/// class with fewer windows than asked.
+fn draw_shots(
+    config: &PimConfig,
+    set: &WindowSet,
+    data: &WindowSource,
+    notices: &mut Vec<String>,
+) -> Result<Vec<usize>> {
     let classes = &config.dataset.classes;
     let eligible: Vec<bool> = set.roles.iter().map(|r| *r == SplitRole::Train).collect();
     let draw = draw_k_shot(&set.classes, &eligible, classes.len(), config.finetune.shots, config.seed);
@@ -194,70 +234,55 @@ pub fn finetune(
     }
     if draw.windows.is_empty() {
         return Err(Error::BadDataset {
-            path: paths.data.path().to_path_buf(),
+            path: data.path().to_path_buf(),
             problem: "holds no labelled windows of the training subjects".into(),
             fix: "check dataset.split.train and that the windows carry activity labels".into(),
         });
     }
-    // The folder's lock, and no output of an earlier run left beside this one's.
-    let _lock = RunLock::acquire(&paths.out)?;
-    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE])?;
-    save_json(config, &paths.out.join(CONFIG_FILE))?;
-    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
-    write_shots(&paths.out.join(SHOTS_FILE), &set, &draw.windows, config)?;
-    let mut validation = set.labelled_indices_of(SplitRole::Validation);
-    if validation.is_empty() {
-        notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
-        validation = draw.windows.clone();
-    }
-    let truth: Vec<usize> = validation.iter().map(|&i| set.classes[i].expect("labelled")).collect();
+    Ok(draw.windows)
+}
 
-    let device = backend.device(config.seed)?;
-    let training_device = device.clone().autodiff();
-    let mut model = ClassifierModel::init(config, set.channels, &training_device);
-    if let Some(Init { encoder: path, .. }) = &paths.init {
-        let fix = "pass --init an encoder.bpk made with this config's dataset and model groups";
-        model.encoder = load_module(model.encoder, path, fix)?;
-    }
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
+/// What the epochs of fine-tuning leave.
+struct Trained {
+    history: Vec<FinetuneEpoch>,
+    best_epoch: usize,
+    best_macro_f1: f64,
+    best_model: ClassifierModel,
+}
+
+/// Train on the `drawn` windows, score the `validation` ones every `validate_every` epochs
+/// and at the last, stop early after `patience` epochs without a better score, and keep
+/// the best-scoring weights.
+fn train_classifier(
+    config: &PimConfig,
+    set: &WindowSet,
+    mut model: ClassifierModel,
+    (drawn, validation): (&[usize], &[usize]),
+    device: &Device,
+    out: &Path,
+    bar: &ProgressBar,
+) -> Result<Trained> {
     let settings = &config.finetune;
-    let mut history = Vec::new();
-    let (mut best_epoch, mut best_f1, mut best_model) = (0, f64::NEG_INFINITY, None);
-    let epochs = settings.epochs_for(draw.windows.len());
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let training_device = device.clone().autodiff();
+    let truth: Vec<usize> = validation.iter().map(|&i| set.classes[i].expect("labelled")).collect();
     // A frozen encoder never changes: embed the drawn and validation windows once.
     let frozen = settings.freeze_encoder.then(|| {
         let encoder = model.encoder.valid();
-        (embed_all(&encoder, &set, &draw.windows, &device), embed_all(&encoder, &set, &validation, &device))
+        (embed_all(&encoder, set, drawn, device), embed_all(&encoder, set, validation, device))
     });
-    let bar = progress.bar("finetune");
+    let epochs = settings.epochs_for(drawn.len());
     bar.set_length(epochs as u64);
+    let (mut history, mut best) = (Vec::new(), None);
+    let mut best_f1_epoch = (f64::NEG_INFINITY, 0);
     for epoch in 1..=epochs {
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        rng.set_stream(epoch as u64);
-        let mut order: Vec<usize> = (0..draw.windows.len()).collect();
-        order.shuffle(&mut rng);
-        let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
-        let mut loss_sum = 0.0;
-        for batch in order.chunks(settings.batch_size) {
-            let windows: Vec<usize> = batch.iter().map(|&k| draw.windows[k]).collect();
-            let embedding = match &frozen {
-                // Only the classifier learns, on the cached embeddings.
-                Some((drawn, _)) => rows(drawn, batch, &training_device),
-                None => model.encoder.forward_train(set.batch(&windows, &training_device), &mut masks),
-            };
-            let targets: Vec<i64> =
-                windows.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();
-            let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch.len()]), &training_device);
-            let loss = loss_fn.forward(model.classifier.forward(embedding), targets);
-            loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * batch.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(settings.learning_rate, model, grads);
-        }
-        let train_loss = loss_sum / order.len() as f64;
+        let frozen_drawn = frozen.as_ref().map(|(drawn_embeddings, _)| drawn_embeddings);
+        let train_loss;
+        (model, train_loss) =
+            classifier_epoch(config, set, (model, &mut optimizer), (drawn, frozen_drawn), &training_device, epoch);
         if !train_loss.is_finite() {
             return Err(Error::NonFinite {
-                path: paths.out.clone(),
+                path: out.to_path_buf(),
                 epoch,
                 term: "classification".into(),
                 value: train_loss,
@@ -270,32 +295,62 @@ pub fn finetune(
             let scored = model.valid();
             let predicted = match &frozen {
                 Some((_, validation_embeddings)) => classify(&scored.classifier, validation_embeddings.clone()),
-                None => scored.predict(&set, &validation, &device),
+                None => scored.predict(set, validation, device),
             };
-            let confusion = ConfusionMatrix::new(classes.len(), &truth, &predicted);
-            let macro_f1 = confusion.macro_f1();
-            (record.validation_macro_f1, record.validation_accuracy) = (Some(macro_f1), Some(confusion.accuracy()));
-            if macro_f1 > best_f1 {
-                (best_f1, best_epoch, best_model) = (macro_f1, epoch, Some(model.clone()));
+            let confusion = ConfusionMatrix::new(config.dataset.classes.len(), &truth, &predicted);
+            (record.validation_macro_f1, record.validation_accuracy) =
+                (Some(confusion.macro_f1()), Some(confusion.accuracy()));
+            if confusion.macro_f1() > best_f1_epoch.0 {
+                (best_f1_epoch, best) = ((confusion.macro_f1(), epoch), Some(model.clone()));
             }
         }
         history.push(record);
         bar.inc(1);
-        if settings.patience.is_some_and(|patience| epoch - best_epoch >= patience) {
+        if settings.patience.is_some_and(|patience| epoch - best_f1_epoch.1 >= patience) {
             break;
         }
     }
-    save_module(best_model.expect("the last epoch is always scored"), &paths.out.join(MODEL_FILE))?;
-    bar.finish_and_clear();
-    write_metrics(&paths.out.join("metrics.csv"), &history)?;
-    let report = FinetuneReport {
-        drawn: draw.windows.len(),
-        best_epoch,
-        best_macro_f1: best_f1,
-        history,
-        seconds: started.elapsed().as_secs_f64(),
-        notices,
-    };
+    let (best_macro_f1, best_epoch) = best_f1_epoch;
+    Ok(Trained { history, best_epoch, best_macro_f1, best_model: best.expect("the last epoch is always scored") })
+}
+
+/// One seeded pass over the drawn windows (the classifier alone on `frozen` embeddings, if
+/// given); the model after it and its mean cross-entropy.
+fn classifier_epoch(
+    config: &PimConfig,
+    set: &WindowSet,
+    (mut model, optimizer): (ClassifierModel, &mut ModuleOptimizer),
+    (drawn, frozen): (&[usize], Option<&Tensor<2>>),
+    training_device: &Device,
+    epoch: usize,
+) -> (ClassifierModel, f64) {
+    let loss_fn = CrossEntropyLossConfig::new().init(training_device);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    rng.set_stream(epoch as u64);
+    let mut order: Vec<usize> = (0..drawn.len()).collect();
+    order.shuffle(&mut rng);
+    let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
+    let mut loss_sum = 0.0;
+    for batch in order.chunks(config.finetune.batch_size) {
+        let windows: Vec<usize> = batch.iter().map(|&k| drawn[k]).collect();
+        let embedding = match frozen {
+            // Only the classifier learns, on the cached embeddings.
+            Some(drawn_embeddings) => rows(drawn_embeddings, batch, training_device),
+            None => model.encoder.forward_train(set.batch(&windows, training_device), &mut masks),
+        };
+        let targets: Vec<i64> =
+            windows.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch.len()]), training_device);
+        let loss = loss_fn.forward(model.classifier.forward(embedding), targets);
+        loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * batch.len() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.finetune.learning_rate, model, grads);
+    }
+    (model, loss_sum / order.len() as f64)
+}
+
+/// `run.json` of a finished fine-tuning.
+fn run_record(config: &PimConfig, paths: &FinetunePaths, backend: Backend, report: &FinetuneReport) -> RunRecord {
     let details = serde_json::json!({
         "init": paths.init,
         "shots": config.finetune.shots,
@@ -308,8 +363,7 @@ pub fn finetune(
     record.backend = Some(backend.to_string());
     record.simd = Some(crate::model::conv::simd::level().name().into());
     record.seconds.insert("this_run".into(), report.seconds);
-    record.write(&paths.out)?;
-    Ok(report)
+    record
 }
 
 fn write_shots(path: &Path, set: &WindowSet, windows: &[usize], config: &PimConfig) -> Result<()> {
