@@ -249,7 +249,7 @@ fn window_shorter_than_the_encoder_needs_is_refused() {
         .assert()
         .failure()
         .code(1)
-        .stderr(contains("`dataset.window.length` is 40 samples, shorter than the 46 the encoder needs"));
+        .stderr(contains("`dataset.window.length` is 40 samples, shorter than the 46 model.kernels need"));
 }
 
 #[test]

@@ -114,24 +114,6 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
         }
     }
 
-    let mut by_subject: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
-    for (k, &i) in test.iter().enumerate() {
-        let entry = by_subject.entry(set.subjects[i].as_str()).or_default();
-        entry.0.push(truth[k]);
-        entry.1.push(predicted[k]);
-    }
-    let per_subject = by_subject
-        .into_iter()
-        .map(|(subject, (t, p))| {
-            let m = ConfusionMatrix::new(classes.len(), &t, &p);
-            SubjectResult {
-                subject: subject.to_string(),
-                windows: t.len(),
-                accuracy: m.accuracy(),
-                macro_f1: m.macro_f1(),
-            }
-        })
-        .collect();
     let results = EvalResults {
         pim_version: env!("CARGO_PKG_VERSION"),
         windows: test.len(),
@@ -142,7 +124,7 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
             .zip(confusion.per_class())
             .map(|(class, scores)| ClassResult { class: class.clone(), scores })
             .collect(),
-        per_subject,
+        per_subject: per_subject(&set, &test, &truth, &predicted, classes.len()),
         confusion_matrix: confusion.counts.clone(),
         classes: classes.clone(),
         seed: config.seed,
@@ -151,6 +133,48 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
         notices,
     };
 
+    write_predictions(&mut outputs, &set, &test, (&truth, &predicted), &classes)?;
+    outputs.write_json(RESULTS_FILE, &results)?;
+    outputs.commit()?;
+    Ok(results)
+}
+
+/// Accuracy and macro-F1 of each test subject.
+fn per_subject(
+    set: &WindowSet,
+    test: &[usize],
+    truth: &[usize],
+    predicted: &[usize],
+    classes: usize,
+) -> Vec<SubjectResult> {
+    let mut by_subject: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (k, &i) in test.iter().enumerate() {
+        let entry = by_subject.entry(set.subjects[i].as_str()).or_default();
+        entry.0.push(truth[k]);
+        entry.1.push(predicted[k]);
+    }
+    by_subject
+        .into_iter()
+        .map(|(subject, (t, p))| {
+            let m = ConfusionMatrix::new(classes, &t, &p);
+            SubjectResult {
+                subject: subject.to_string(),
+                windows: t.len(),
+                accuracy: m.accuracy(),
+                macro_f1: m.macro_f1(),
+            }
+        })
+        .collect()
+}
+
+/// `predictions.csv`: each test window with its true and predicted class.
+fn write_predictions(
+    outputs: &mut StagedOutputs,
+    set: &WindowSet,
+    test: &[usize],
+    (truth, predicted): (&[usize], &[usize]),
+    classes: &[String],
+) -> Result<()> {
     let predictions_path = PathBuf::from(PREDICTIONS_FILE);
     outputs.write(PREDICTIONS_FILE, |w| {
         let io = |e| Error::io("write", &predictions_path, "check the disk has space", e);
@@ -161,8 +185,5 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
                 .map_err(io)?;
         }
         Ok(())
-    })?;
-    outputs.write_json(RESULTS_FILE, &results)?;
-    outputs.commit()?;
-    Ok(results)
+    })
 }

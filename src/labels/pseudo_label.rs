@@ -20,7 +20,7 @@ use super::{Quantity, quantities};
 use crate::config::PimConfig;
 use crate::config::Task;
 use crate::data::config::SplitRole;
-use crate::data::{PreparedWindows, WindowInfo, cut_windows, read_dataset};
+use crate::data::{DatasetConfig, PreparedWindows, Recording, Window, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::output::{CONFIG_FILE, RUN_FILE, RunRecord, StagedOutputs};
 use crate::progress::Progress;
@@ -74,28 +74,8 @@ pub fn pseudo_label(
     }
 
     let started = Instant::now();
-    let bar = progress.bar("reading");
-    let read = read_dataset(data_dir, dataset, &bar)?;
-    bar.finish_and_clear();
+    let (recordings, windows) = read_windows(dataset, data_dir, &mut notices, progress)?;
     let parse_time = started.elapsed();
-    notices.extend(read.notices);
-    let recordings = read.recordings;
-
-    let (windows, too_short) = cut_windows(&recordings, dataset.window);
-    if too_short > 0 {
-        notices.push(format!(
-            "{too_short} of {} recordings are shorter than one window ({} samples) and give no windows",
-            recordings.len(),
-            dataset.window.length
-        ));
-    }
-    if windows.is_empty() {
-        return Err(Error::BadDataset {
-            path: data_dir.to_path_buf(),
-            problem: format!("no recording is as long as one window ({} samples)", dataset.window.length),
-            fix: "use shorter windows (dataset.window.length) or longer recordings".into(),
-        });
-    }
 
     let started = Instant::now();
     let bar = progress.bar("features");
@@ -128,19 +108,10 @@ pub fn pseudo_label(
     write_outputs(&mut outputs, &prepared.index, &names, &values, &bins)?;
     outputs.write_json("discretiser.json", &discretiser)?;
     outputs.write_json(CONFIG_FILE, config)?;
-    let mut windows_by_split = BTreeMap::new();
-    for role in &roles {
-        let name = match role {
-            SplitRole::Train => "train",
-            SplitRole::Validation => "validation",
-            SplitRole::Test => "test",
-        };
-        *windows_by_split.entry(name).or_insert(0) += 1;
-    }
     let tasks = Task::ALL.into_iter().filter(|t| quantities.iter().any(|q| q.task == *t)).collect();
     let details = Details {
         windows: windows.len(),
-        windows_by_split,
+        windows_by_split: windows_by_split(&roles),
         recordings: recordings.len(),
         tasks,
         quantities: &quantities,
@@ -162,6 +133,49 @@ pub fn pseudo_label(
         parse_time,
         features_time,
     })
+}
+
+/// Read the dataset and cut its windows; a notice for recordings too short to give one.
+fn read_windows(
+    dataset: &DatasetConfig,
+    data_dir: &Path,
+    notices: &mut Vec<String>,
+    progress: &dyn Progress,
+) -> Result<(Vec<Recording>, Vec<Window>)> {
+    let bar = progress.bar("reading");
+    let read = read_dataset(data_dir, dataset, &bar)?;
+    bar.finish_and_clear();
+    notices.extend(read.notices);
+    let (windows, too_short) = cut_windows(&read.recordings, dataset.window);
+    if too_short > 0 {
+        notices.push(format!(
+            "{too_short} of {} recordings are shorter than one window ({} samples) and give no windows",
+            read.recordings.len(),
+            dataset.window.length
+        ));
+    }
+    if windows.is_empty() {
+        return Err(Error::BadDataset {
+            path: data_dir.to_path_buf(),
+            problem: format!("no recording is as long as one window ({} samples)", dataset.window.length),
+            fix: "use shorter windows (dataset.window.length) or longer recordings".into(),
+        });
+    }
+    Ok((read.recordings, windows))
+}
+
+/// Windows per split, by the split's name.
+fn windows_by_split(roles: &[SplitRole]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for role in roles {
+        let name = match role {
+            SplitRole::Train => "train",
+            SplitRole::Validation => "validation",
+            SplitRole::Test => "test",
+        };
+        *counts.entry(name).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Read `data_dir` and write only its prepared windows (`windows.npy`, `windows.csv`),
