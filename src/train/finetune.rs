@@ -13,9 +13,6 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use indicatif::ProgressBar;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::backend::Backend;
@@ -23,13 +20,13 @@ use super::checkpoint::{load_module, save_module};
 use super::metrics::ConfusionMatrix;
 use super::pretrain::{ENCODER_FILE, ENCODERS_DIR};
 use super::windows::{Normaliser, WindowSet, WindowSource};
-use super::{NORMALISER_FILE, check_same_groups};
+use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
 use crate::config::CheckpointRule;
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
-use crate::model::{Classifier, DropoutMasks, Encoder};
+use crate::model::{Classifier, Encoder};
 use crate::output::{
     CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished,
 };
@@ -325,11 +322,8 @@ fn classifier_epoch(
     epoch: usize,
 ) -> (ClassifierModel, f64) {
     let loss_fn = CrossEntropyLossConfig::new().init(training_device);
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    rng.set_stream(epoch as u64);
-    let mut order: Vec<usize> = (0..drawn.len()).collect();
-    order.shuffle(&mut rng);
-    let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
+    let positions: Vec<usize> = (0..drawn.len()).collect();
+    let (order, mut masks, _) = epoch_randomness(config.seed, epoch, &positions, config.model.dropout);
     let mut loss_sum = 0.0;
     for batch in order.chunks(config.finetune.batch_size) {
         let windows: Vec<usize> = batch.iter().map(|&k| drawn[k]).collect();

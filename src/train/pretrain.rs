@@ -25,7 +25,7 @@ use super::checkpoint::{load_module, load_optimizer, save_module, save_optimizer
 use super::metrics::ConfusionMatrix;
 use super::objective::{Objective, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
-use super::{NORMALISER_FILE, check_same_groups};
+use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
 use crate::config::Task;
 use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
@@ -33,7 +33,7 @@ use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
-use crate::model::{Decoder, DropoutMasks, Encoder, PretextHead};
+use crate::model::{Decoder, Encoder, PretextHead};
 use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, require_finished};
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
@@ -409,11 +409,7 @@ fn train_epoch(
 ) -> Result<(PretrainModel, EpochRecord)> {
     let started = Instant::now();
     let training_device = device.clone().autodiff();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    rng.set_stream(epoch as u64);
-    let mut order = inputs.pool.clone();
-    order.shuffle(&mut rng);
-    let mut masks = DropoutMasks::new(config.seed, epoch as u64, config.model.dropout);
+    let (order, mut masks, mut rng) = epoch_randomness(config.seed, epoch, &inputs.pool, config.model.dropout);
     let objective = &inputs.objective;
     let weights = objective.term_weights();
     let bar = progress.bar("epoch");
