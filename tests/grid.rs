@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{fixture, pim, read_csv, root};
+use common::{fixture, pim, read_csv, root, scores_from_predictions};
 use pim::grid::run::EXIT_AFTER_CELLS_VAR;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
@@ -56,9 +56,18 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
     assert_eq!(header[..6], ["arm", "method", "tasks", "fold", "seed", "shots"]);
     let arms: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(arms, ["pim", "pim", "masked", "transform", "scratch", "scratch", "pim-speed"]);
+    // Each row's macro-F1 is its cell's, recomputed here from the cell's predictions.
+    assert_eq!(header[7], "macro_f1");
     for row in &rows {
         let macro_f1: f64 = row[7].parse().unwrap();
-        assert!((0.0..=1.0).contains(&macro_f1), "macro-F1 {macro_f1} in {row:?}");
+        let cell = out
+            .join("cells")
+            .join(&row[0])
+            .join(&row[3])
+            .join(format!("seed{}", row[4]))
+            .join(format!("shots-{}", row[5]));
+        let (_, recomputed) = scores_from_predictions(&cell.join("predictions.csv"));
+        assert!((macro_f1 - recomputed).abs() < 1e-9, "macro-F1 {macro_f1}, predictions say {recomputed}: {row:?}");
     }
     let markdown = fs::read_to_string(out.join("results.md")).unwrap();
     for heading in ["## Macro-F1 by labelled", "## Accuracy by labelled", "## Ablation: PIM's pretext tasks"] {

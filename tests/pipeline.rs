@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{files_in, finetune, fixture, pim, pseudo_label, root};
+use common::{files_in, finetune, fixture, pim, pseudo_label, root, scores_from_predictions};
 use pim::train::pretrain::EXIT_AFTER_EPOCH_VAR;
 use predicates::str::contains;
 use serde_json::Value;
@@ -96,7 +96,12 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
         .stderr(contains("76 test windows"));
     let results = json(&tuned.join("results.json"));
     let (f1, accuracy) = (results["macro_f1"].as_f64().unwrap(), results["accuracy"].as_f64().unwrap());
-    assert!((0.0..=1.0).contains(&f1) && (0.0..=1.0).contains(&accuracy));
+    let (recomputed_accuracy, recomputed_f1) = scores_from_predictions(&tuned.join("predictions.csv"));
+    assert!(
+        (accuracy - recomputed_accuracy).abs() < 1e-12,
+        "accuracy {accuracy}, predictions say {recomputed_accuracy}"
+    );
+    assert!((f1 - recomputed_f1).abs() < 1e-12, "macro-F1 {f1}, predictions say {recomputed_f1}");
     assert_eq!(results["per_class"].as_array().unwrap().len(), 19);
     assert_eq!(results["per_subject"].as_array().unwrap().len(), 2, "p7 and p8");
     assert_eq!(results["seed"], 3);

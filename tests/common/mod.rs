@@ -83,3 +83,26 @@ pub fn skip_without_data(message: &str) {
     assert!(std::env::var("PIM_REQUIRE_DATA").as_deref() != Ok("1"), "PIM_REQUIRE_DATA=1, but {message}");
     eprintln!("SKIPPED: {message} (set PIM_REQUIRE_DATA=1 to make this a failure)");
 }
+
+/// Accuracy and macro-F1 recomputed from a run's `predictions.csv`, independently of pim's
+/// confusion matrix: F1 = 2 TP / (2 TP + FP + FN) per class, averaged over the classes that
+/// occur in the truth or the predictions (scikit-learn's `f1_score(average="macro")`).
+pub fn scores_from_predictions(path: &Path) -> (f64, f64) {
+    let (header, rows) = read_csv(path);
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (truth, predicted) = (column("true"), column("predicted"));
+    let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r[truth].as_str(), r[predicted].as_str())).collect();
+    let correct = pairs.iter().filter(|(t, p)| t == p).count();
+    let mut classes: Vec<&str> = pairs.iter().flat_map(|&(t, p)| [t, p]).collect();
+    classes.sort();
+    classes.dedup();
+    let f1_sum: f64 = classes
+        .iter()
+        .map(|&c| {
+            let tp = pairs.iter().filter(|&&(t, p)| t == c && p == c).count() as f64;
+            let wrong = pairs.iter().filter(|&&(t, p)| (t == c) != (p == c)).count() as f64;
+            2.0 * tp / (2.0 * tp + wrong)
+        })
+        .sum();
+    (correct as f64 / pairs.len() as f64, f1_sum / classes.len() as f64)
+}
