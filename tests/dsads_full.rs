@@ -1,5 +1,5 @@
 //! The complete DSADS (9,120 segments) through the binary, when `../shared` holds the
-//! archive (CI has it); skipped with a message otherwise. Extracts once into the target
+//! archive (CI has it); skipped with a message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target
 //! folder's temporary space.
 
 mod common;

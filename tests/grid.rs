@@ -56,8 +56,8 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
     assert_eq!(header[..6], ["arm", "method", "tasks", "fold", "seed", "shots"]);
     let arms: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(arms, ["pim", "pim", "masked", "transform", "scratch", "scratch", "pim-speed"]);
-    // Each row's macro-F1 is its cell's, recomputed here from the cell's predictions.
-    assert_eq!(header[7], "macro_f1");
+    // Each row's scores are its cell's, recomputed here from the cell's predictions.
+    assert_eq!(header[7..9], ["macro_f1", "accuracy"]);
     for row in &rows {
         let macro_f1: f64 = row[7].parse().unwrap();
         let cell = out
@@ -66,8 +66,12 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
             .join(&row[3])
             .join(format!("seed{}", row[4]))
             .join(format!("shots-{}", row[5]));
-        let (_, recomputed) = scores_from_predictions(&cell.join("predictions.csv"));
+        let (accuracy, recomputed) = scores_from_predictions(&cell.join("predictions.csv"));
         assert!((macro_f1 - recomputed).abs() < 1e-9, "macro-F1 {macro_f1}, predictions say {recomputed}: {row:?}");
+        assert!(
+            (row[8].parse::<f64>().unwrap() - accuracy).abs() < 1e-9,
+            "accuracy of {row:?}, predictions say {accuracy}"
+        );
     }
     let markdown = fs::read_to_string(out.join("results.md")).unwrap();
     for heading in ["## Macro-F1 by labelled", "## Accuracy by labelled", "## Ablation: PIM's pretext tasks"] {

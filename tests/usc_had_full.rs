@@ -1,6 +1,6 @@
 //! The complete USC-HAD (840 MATLAB trials of 14 subjects) through `pim pseudo-label
 //! --dataset usc-had`, when `../shared` holds the archive (CI has it); skipped with a
-//! message otherwise. Extracts once into the target folder's temporary space.
+//! message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target folder's temporary space.
 
 mod common;
 

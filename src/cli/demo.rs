@@ -21,8 +21,7 @@ use crate::train::windows::WindowSource;
 /// Arguments of `pim demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Config file (JSON); by default the built-in DSADS config with
-    /// `DEMO_FINETUNE_EPOCHS` fine-tuning epochs.
+    /// Config file (JSON); by default the built-in DSADS config with 50 fine-tuning epochs.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Folder holding the dataset.

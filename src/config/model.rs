@@ -32,6 +32,11 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// Size of the embedding the encoder outputs: its last convolution's filters.
+    pub fn embedding(&self) -> usize {
+        self.filters[2]
+    }
+
     /// The shortest window the encoder accepts: each unpadded convolution consumes
     /// `kernel - 1` samples, and one must remain.
     pub fn min_window(&self) -> usize {

@@ -245,8 +245,8 @@ pub fn run_unit(
     Ok(cells)
 }
 
-/// The environment variable that makes a grid exit (status 137, as if killed) once this
-/// process has saved that many cells: tests interrupt a grid deterministically with it.
+/// The environment variable that makes a grid exit (status 137, as if killed) once a unit
+/// has saved that many of its cells: tests interrupt a grid deterministically with it.
 pub const EXIT_AFTER_CELLS_VAR: &str = "PIM_TEST_EXIT_AFTER_CELLS";
 
 /// Fine-tune and evaluate one cell (its pre-training figures still to fill in).

@@ -23,11 +23,6 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
-    /// Size of the embedding the encoder outputs.
-    pub fn embedding(&self) -> usize {
-        self.filters[2]
-    }
-
     /// A freshly initialised encoder on `device`.
     pub fn init(&self, device: &Device) -> Encoder {
         let inputs = [self.channels, self.filters[0], self.filters[1]];

@@ -31,11 +31,11 @@ impl ModelConfig {
 
     /// A pretext head predicting `bins` classes for each of `columns` label columns.
     pub fn pretext_head(&self, columns: usize, bins: usize) -> PretextHeadConfig {
-        PretextHeadConfig::new(self.filters[2], columns, bins, self.head_hidden)
+        PretextHeadConfig::new(self.embedding(), columns, bins, self.head_hidden)
     }
 
     /// The activity classifier over `classes` classes.
     pub fn classifier(&self, classes: usize) -> ClassifierConfig {
-        ClassifierConfig::new(self.filters[2], classes, self.classifier_hidden)
+        ClassifierConfig::new(self.embedding(), classes, self.classifier_hidden)
     }
 }

@@ -248,8 +248,8 @@ struct Trained {
 }
 
 /// Train on the `drawn` windows, score the `validation` ones every `validate_every` epochs
-/// and at the last, stop early after `patience` epochs without a better score, and keep
-/// the best-scoring weights.
+/// and at the last, stop early at the first scored epoch `patience` or more epochs after
+/// the best score, and keep the best-scoring weights.
 fn train_classifier(
     config: &PimConfig,
     set: &WindowSet,
@@ -288,7 +288,8 @@ fn train_classifier(
             });
         }
         let mut record = FinetuneEpoch { epoch, train_loss, validation_macro_f1: None, validation_accuracy: None };
-        if epoch % settings.validate_every == 0 || epoch == epochs {
+        let scored_epoch = epoch % settings.validate_every == 0 || epoch == epochs;
+        if scored_epoch {
             let scored = model.valid();
             let predicted = match &frozen {
                 Some((_, validation_embeddings)) => classify(&scored.classifier, validation_embeddings.clone()),
@@ -303,7 +304,9 @@ fn train_classifier(
         }
         history.push(record);
         bar.inc(1);
-        if settings.patience.is_some_and(|patience| epoch - best_f1_epoch.1 >= patience) {
+        // Stop only after a scored epoch, so a patience shorter than validate_every still
+        // keeps a scored checkpoint.
+        if scored_epoch && settings.patience.is_some_and(|patience| epoch - best_f1_epoch.1 >= patience) {
             break;
         }
     }
