@@ -325,6 +325,53 @@ impl DatasetConfig {
                 "give the sampling rate in Hz as a positive number",
             ));
         }
+        self.validate_sensors(path)?;
+        if self.window.hop == 0 {
+            return Err(invalid(
+                "dataset.window.hop".into(),
+                "is 0".into(),
+                "use a hop of at least 1 sample (equal to length for no overlap)",
+            ));
+        }
+        if self.split.train.is_empty() {
+            return Err(invalid("dataset.split.train".into(), "is empty".into(), "name at least one training subject"));
+        }
+        let mut seen = HashSet::new();
+        for subject in self.split.subjects() {
+            if !seen.insert(subject) {
+                return Err(invalid(
+                    "dataset.split".into(),
+                    format!("names subject {subject:?} twice"),
+                    "put each subject in exactly one of train, validation, test",
+                ));
+            }
+        }
+        if self.classes.is_empty() {
+            return Err(invalid("dataset.classes".into(), "is empty".into(), "list the activity classes"));
+        }
+        let (mut ids, mut class_names) = (HashSet::new(), HashSet::new());
+        for (i, class) in self.classes.iter().enumerate() {
+            if class.id.is_empty() || !ids.insert(class.id.as_str()) {
+                return Err(invalid(
+                    format!("dataset.classes[{i}].id"),
+                    format!("is empty or repeats {:?}", class.id),
+                    "give every class a distinct, non-empty id",
+                ));
+            }
+            if class.name.is_empty() || !class_names.insert(class.name.as_str()) {
+                return Err(invalid(
+                    format!("dataset.classes[{i}].name"),
+                    format!("is empty or repeats {:?}", class.name),
+                    "give every class a distinct, non-empty name (the outputs use it)",
+                ));
+            }
+        }
+        self.validate_format_fields(path)
+    }
+
+    /// Sensor names and columns, and the pairs naming them.
+    fn validate_sensors(&self, path: &Path) -> Result<()> {
+        let invalid = |field: String, problem: String, fix: &str| Error::invalid_config(path, field, problem, fix);
         if self.sensors.is_empty() {
             return Err(invalid("dataset.sensors".into(), "is empty".into(), "list at least one sensor"));
         }
@@ -382,47 +429,7 @@ impl DatasetConfig {
                 ));
             }
         }
-        if self.window.hop == 0 {
-            return Err(invalid(
-                "dataset.window.hop".into(),
-                "is 0".into(),
-                "use a hop of at least 1 sample (equal to length for no overlap)",
-            ));
-        }
-        if self.split.train.is_empty() {
-            return Err(invalid("dataset.split.train".into(), "is empty".into(), "name at least one training subject"));
-        }
-        let mut seen = HashSet::new();
-        for subject in self.split.subjects() {
-            if !seen.insert(subject) {
-                return Err(invalid(
-                    "dataset.split".into(),
-                    format!("names subject {subject:?} twice"),
-                    "put each subject in exactly one of train, validation, test",
-                ));
-            }
-        }
-        if self.classes.is_empty() {
-            return Err(invalid("dataset.classes".into(), "is empty".into(), "list the activity classes"));
-        }
-        let (mut ids, mut class_names) = (HashSet::new(), HashSet::new());
-        for (i, class) in self.classes.iter().enumerate() {
-            if class.id.is_empty() || !ids.insert(class.id.as_str()) {
-                return Err(invalid(
-                    format!("dataset.classes[{i}].id"),
-                    format!("is empty or repeats {:?}", class.id),
-                    "give every class a distinct, non-empty id",
-                ));
-            }
-            if class.name.is_empty() || !class_names.insert(class.name.as_str()) {
-                return Err(invalid(
-                    format!("dataset.classes[{i}].name"),
-                    format!("is empty or repeats {:?}", class.name),
-                    "give every class a distinct, non-empty name (the outputs use it)",
-                ));
-            }
-        }
-        self.validate_format_fields(path)
+        Ok(())
     }
 
     /// The fields only some formats read: `null_class` (WEAR, MM-Fit) and `folders` (PAMAP2).
