@@ -199,6 +199,22 @@ fn extra_activity_folder_is_named() {
 }
 
 #[test]
+fn missing_subject_folder_is_named() {
+    assert_dsads_fails(
+        |d| fs::remove_dir_all(d.join("a09/p2")).unwrap(),
+        &["a09/p2: is missing (the subject is named in dataset.split)", "re-extract the dataset"],
+    );
+}
+
+#[test]
+fn unknown_subject_folder_is_named() {
+    assert_dsads_fails(
+        |d| fs::create_dir(d.join("a01/p9")).unwrap(),
+        &["a01/p9: is not a subject folder named in dataset.split", "add the subject to dataset.split"],
+    );
+}
+
+#[test]
 fn row_with_the_wrong_number_of_values_names_file_and_line() {
     assert_dsads_fails(
         |d| rewrite_line(&d.join("a01/p2/s01.txt"), 7, |l| l.rsplit_once(',').unwrap().0.to_string()),

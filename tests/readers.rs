@@ -185,6 +185,28 @@ fn wear_names_the_file_and_line_of_an_unknown_label() {
 }
 
 #[test]
+fn wear_names_a_missing_column_and_a_field_that_is_not_a_number() {
+    let config = preset("wear", &["sbj_0"], &["sbj_1"], &["sbj_2"]);
+    let broken = |edit: &dyn Fn(String) -> String| {
+        let dir = copy_of("wear");
+        let file = dir.path().join("sbj_1.csv");
+        std::fs::write(&file, edit(std::fs::read_to_string(&file).unwrap())).unwrap();
+        read_error(dir.path(), &config)
+    };
+    let error = broken(&|text| text.replacen("left_leg_acc_y", "left_leg_acc_q", 1));
+    assert!(error.contains("sbj_1.csv:1: has no column \"left_leg_acc_y\""), "{error}");
+    let error = broken(&|text| text.replacen(",label", ",activity", 1));
+    assert!(error.contains("sbj_1.csv:1: has no `label` column"), "{error}");
+    let error = broken(&|text| {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let fields: Vec<&str> = lines[3].split(',').collect();
+        lines[3] = [&fields[..5], &["1.5g"], &fields[6..]].concat().join(",");
+        lines.join("\n") + "\n"
+    });
+    assert!(error.contains("sbj_1.csv:4: column 6 is \"1.5g\", not a number"), "{error}");
+}
+
+#[test]
 fn mmfit_labels_past_the_data_are_named() {
     let dir = copy_of("mmfit");
     std::fs::write(dir.path().join("w01/w01_labels.csv"), "start,end,reps,exercise\n15,4500,6,lunges\n").unwrap();

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::Array3;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
@@ -126,30 +126,63 @@ impl PreparedWindows {
 }
 
 /// The rows of a `windows.csv`.
-fn read_index(path: &PathBuf, fix: &str) -> Result<Vec<WindowInfo>> {
+fn read_index(path: &Path, fix: &str) -> Result<Vec<WindowInfo>> {
+    let (mut reader, _) = open_keyed_table(path, true, fix)?;
+    keyed_rows(&mut reader, path, fix).map(|row| row.map(|row| row.key)).collect()
+}
+
+/// One row of a table whose first columns are [`KEY_COLUMNS`].
+#[derive(Debug, Clone)]
+pub struct KeyedRow {
+    /// Line in the file (for errors).
+    pub line: u64,
+    /// Every field of the row, keys included.
+    pub fields: csv::StringRecord,
+    /// The window the row is about.
+    pub key: WindowInfo,
+}
+
+/// Open a CSV table whose columns start with [`KEY_COLUMNS`] (and hold nothing else, if
+/// `only_keys`): its reader and header. `fix` ends every error.
+pub fn open_keyed_table(path: &Path, only_keys: bool, fix: &str) -> Result<(csv::Reader<File>, csv::StringRecord)> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| Error::BadDataset {
-        path: path.clone(),
+        path: path.to_path_buf(),
         problem: format!("cannot be read ({e})"),
         fix: fix.into(),
     })?;
-    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
-    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
-    if header.iter().ne(KEY_COLUMNS) {
-        return Err(bad_row(1, format!("header is not {}", KEY_COLUMNS.join(","))));
+    let header = reader.headers().map_err(|e| bad_row(path, 1, e.to_string(), fix))?.clone();
+    let keys_lead = header.len() >= KEY_COLUMNS.len() && header.iter().take(KEY_COLUMNS.len()).eq(KEY_COLUMNS);
+    if !keys_lead || (only_keys && header.len() != KEY_COLUMNS.len()) {
+        let wanted = if only_keys { "is not" } else { "does not start with" };
+        return Err(bad_row(path, 1, format!("header {wanted} {}", KEY_COLUMNS.join(",")), fix));
     }
-    let mut index = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let start = record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
-        index.push(WindowInfo {
-            subject: record[0].to_string(),
-            activity: record[1].to_string(),
-            source: record[2].to_string(),
+    Ok((reader, header))
+}
+
+/// The rows of a table opened by [`open_keyed_table`], each with its window's key checked.
+pub fn keyed_rows<'a>(
+    reader: &'a mut csv::Reader<File>,
+    path: &'a Path,
+    fix: &'a str,
+) -> impl Iterator<Item = Result<KeyedRow>> + 'a {
+    reader.records().map(move |record| {
+        let fields = record.map_err(|e| bad_row(path, e.position().map_or(0, |p| p.line()), e.to_string(), fix))?;
+        let line = fields.position().map_or(0, |p| p.line());
+        let start = fields[3]
+            .parse()
+            .map_err(|_| bad_row(path, line, format!("start {:?} is not a number", &fields[3]), fix))?;
+        let key = WindowInfo {
+            subject: fields[0].to_string(),
+            activity: fields[1].to_string(),
+            source: fields[2].to_string(),
             start,
-        });
-    }
-    Ok(index)
+        };
+        Ok(KeyedRow { line, fields, key })
+    })
+}
+
+fn bad_row(path: &Path, line: u64, problem: String, fix: &str) -> Error {
+    Error::BadRow { path: path.to_path_buf(), line, problem, fix: fix.into() }
 }
 
 #[cfg(test)]
@@ -178,6 +211,28 @@ mod tests {
         assert_eq!(&bytes[..6], b"\x93NUMPY");
         let header = String::from_utf8_lossy(&bytes[10..80]);
         assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (3, 2, 4)"), "{header}");
+    }
+
+    #[test]
+    fn an_index_with_other_columns_or_a_bad_start_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join(WINDOW_INDEX_FILE);
+        let error = |text: &str| {
+            std::fs::write(&csv, text).unwrap();
+            read_index(&csv, "fix it").unwrap_err().to_string()
+        };
+        let wrong_header = error("subject,activity,file,start\np1,a,s,0\n");
+        assert!(wrong_header.contains("windows.csv:1: header is not subject,activity,source,start"), "{wrong_header}");
+        let extra_column = error("subject,activity,source,start,speed\np1,a,s,0,1\n");
+        assert!(extra_column.contains("windows.csv:1: header is not"), "{extra_column}");
+        let bad_start = error("subject,activity,source,start\np1,a,s,0\np1,a,s,ten\n");
+        assert!(bad_start.contains("windows.csv:3: start \"ten\" is not a number; fix it"), "{bad_start}");
+        std::fs::write(&csv, "subject,activity,source,start\np1,a,s,0\np2,,t,125\n").unwrap();
+        let index = read_index(&csv, "fix it").unwrap();
+        assert_eq!(
+            index[1],
+            WindowInfo { subject: "p2".into(), activity: String::new(), source: "t".into(), start: 125 }
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::ArrayView2;
 
-use crate::data::prepared::{KEY_COLUMNS, WindowInfo};
+use crate::data::prepared::{KEY_COLUMNS, KeyedRow, WindowInfo, keyed_rows, open_keyed_table};
 use crate::error::{Error, Result};
 use crate::output::{RUN_FILE, load_json};
 
@@ -33,40 +33,24 @@ pub struct LabelRow {
 /// row, checked (key columns, whole-number start and bins). `fix` ends every error.
 pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(PathBuf, Vec<String>, Vec<LabelRow>)> {
     let path = labels_dir.join("labels.csv");
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::BadDataset {
-        path: path.clone(),
-        problem: format!("cannot be read ({e})"),
-        fix: fix.into(),
-    })?;
-    let bad_row = |line: u64, problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
-    let header = reader.headers().map_err(|e| bad_row(1, e.to_string()))?.clone();
-    if header.len() < KEY_COLUMNS.len() || header.iter().take(KEY_COLUMNS.len()).ne(KEY_COLUMNS) {
-        return Err(bad_row(1, format!("header does not start with {}", KEY_COLUMNS.join(","))));
-    }
+    let (mut reader, header) = open_keyed_table(&path, false, fix)?;
     let names = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| bad_row(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let start = record[3].parse().map_err(|_| bad_row(line, format!("start {:?} is not a number", &record[3])))?;
+    for row in keyed_rows(&mut reader, &path, fix) {
+        let KeyedRow { line, fields, key } = row?;
+        let bad_row = |problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
         let parse_bin = |(column, v): (&str, &str)| match v.parse::<u8>() {
             Ok(bin) if usize::from(bin) < bins => Ok(bin),
-            Ok(bin) => Err(bad_row(
-                line,
-                format!("bin {bin} of {column} is out of range: labels.bins is {bins} (0 to {})", bins - 1),
-            )),
-            Err(_) => Err(bad_row(line, format!("bin {v:?} of {column} is not a whole number"))),
+            Ok(bin) => Err(bad_row(format!(
+                "bin {bin} of {column} is out of range: labels.bins is {bins} (0 to {})",
+                bins - 1
+            ))),
+            Err(_) => Err(bad_row(format!("bin {v:?} of {column} is not a whole number"))),
         };
         let bins =
-            header.iter().zip(record.iter()).skip(KEY_COLUMNS.len()).map(parse_bin).collect::<Result<Vec<u8>>>()?;
-        rows.push(LabelRow {
-            line,
-            subject: record[0].to_string(),
-            activity: record[1].to_string(),
-            source: record[2].to_string(),
-            start,
-            bins,
-        });
+            header.iter().zip(fields.iter()).skip(KEY_COLUMNS.len()).map(parse_bin).collect::<Result<Vec<u8>>>()?;
+        let WindowInfo { subject, activity, source, start } = key;
+        rows.push(LabelRow { line, subject, activity, source, start, bins });
     }
     check_row_count(labels_dir, &path, rows.len(), fix)?;
     Ok((path, names, rows))
@@ -113,4 +97,47 @@ pub fn write_table<T: Copy>(
         writer.write_record(&record).map_err(csv_error)?;
     }
     writer.flush().map_err(|e| Error::io("write", path, "check the disk has space", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `labels.csv` holding `text` beside a `run.json` that counts `windows`.
+    fn labels_dir(text: &str, windows: usize) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("labels.csv"), text).unwrap();
+        std::fs::write(dir.path().join(RUN_FILE), format!(r#"{{"details": {{"windows": {windows}}}}}"#)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn rows_keep_their_keys_bins_and_lines() {
+        let dir = labels_dir("subject,activity,source,start,speed,angle\np1,walk,a.txt,0,3,10\np2,,b.txt,125,0,1\n", 2);
+        let (_, names, rows) = read_label_rows(dir.path(), 11, "fix it").unwrap();
+        assert_eq!(names, ["speed", "angle"]);
+        let expected = LabelRow {
+            line: 3,
+            subject: "p2".into(),
+            activity: String::new(),
+            source: "b.txt".into(),
+            start: 125,
+            bins: vec![0, 1],
+        };
+        assert_eq!((rows.len(), &rows[1], &rows[0].bins), (2, &expected, &vec![3, 10]));
+    }
+
+    #[test]
+    fn a_header_without_the_keys_and_bad_bins_are_named() {
+        let error = |text: &str| read_label_rows(labels_dir(text, 1).path(), 11, "fix it").unwrap_err().to_string();
+        let header = error("subject,source,activity,start,speed\np1,a.txt,walk,0,3\n");
+        assert!(header.contains("labels.csv:1: header does not start with subject,activity,source,start"), "{header}");
+        let range = error("subject,activity,source,start,speed\np1,walk,a.txt,0,11\n");
+        assert!(
+            range.contains("labels.csv:2: bin 11 of speed is out of range: labels.bins is 11 (0 to 10)"),
+            "{range}"
+        );
+        let fraction = error("subject,activity,source,start,speed\np1,walk,a.txt,0,2.5\n");
+        assert!(fraction.contains("labels.csv:2: bin \"2.5\" of speed is not a whole number; fix it"), "{fraction}");
+    }
 }

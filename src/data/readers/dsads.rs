@@ -93,68 +93,13 @@ fn is_segment_name(name: &str) -> bool {
 
 /// Walk `root/aXX/pY/sZZ.txt`, checking it against the config, in sorted order.
 fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
-    let layout_error =
-        |path: PathBuf, problem: String, fix: &str| Error::BadDataset { path, problem, fix: fix.to_string() };
-    let activities: Vec<String> = list_folder(root)?
-        .into_iter()
-        .filter(|(_, is_dir)| *is_dir) // loose files at the root (README, PROVENANCE) are docs
-        .map(|(name, _)| name)
-        .collect();
-    for name in &activities {
-        if config.class_by_id(name).is_none() {
-            return Err(layout_error(
-                root.join(name),
-                "is not an activity listed in dataset.classes".into(),
-                "remove the folder, or add the activity to dataset.classes in the config",
-            ));
-        }
-    }
-    for class in &config.classes {
-        if !activities.contains(&class.id) {
-            return Err(layout_error(
-                root.join(&class.id),
-                format!("is missing (activity {:?} is in dataset.classes)", class.name),
-                "re-extract the dataset, or remove the class from the config",
-            ));
-        }
-    }
-
     // Every activity/subject folder with its segment files, in sorted order.
     let mut folders: Vec<(String, PathBuf, BTreeSet<String>)> = Vec::new();
-    for activity in &activities {
-        let activity_dir = root.join(activity);
-        let subjects = list_folder(&activity_dir)?;
-        for (name, is_dir) in &subjects {
-            if !is_dir || config.split.role_of(name).is_none() {
-                return Err(layout_error(
-                    activity_dir.join(name),
-                    "is not a subject folder named in dataset.split".into(),
-                    "remove it, or add the subject to dataset.split",
-                ));
-            }
-        }
-        for subject in config.split.subjects() {
-            if !subjects.iter().any(|(name, _)| name == subject) {
-                return Err(layout_error(
-                    activity_dir.join(subject),
-                    "is missing (the subject is named in dataset.split)".into(),
-                    "re-extract the dataset, or remove the subject from dataset.split",
-                ));
-            }
-        }
-        for (subject, _) in &subjects {
-            let subject_dir = activity_dir.join(subject);
-            let mut files = BTreeSet::new();
-            for (name, is_dir) in list_folder(&subject_dir)? {
-                if is_dir || !is_segment_name(&name) {
-                    return Err(layout_error(
-                        subject_dir.join(&name),
-                        "is not a DSADS segment file (sNN.txt)".into(),
-                        "remove it from the dataset folder",
-                    ));
-                }
-                files.insert(name);
-            }
+    for activity in activity_folders(root, config)? {
+        let activity_dir = root.join(&activity);
+        for subject in subject_folders(&activity_dir, config)? {
+            let subject_dir = activity_dir.join(&subject);
+            let files = segment_files(&subject_dir)?;
             folders.push((format!("{activity}/{subject}"), subject_dir, files));
         }
     }
@@ -171,6 +116,70 @@ fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
             })
         })
         .collect())
+}
+
+fn layout_error(path: PathBuf, problem: String, fix: &str) -> Error {
+    Error::BadDataset { path, problem, fix: fix.to_string() }
+}
+
+/// The activity folders under `root`: exactly the config's classes.
+fn activity_folders(root: &Path, config: &DatasetConfig) -> Result<Vec<String>> {
+    let activities: Vec<String> = list_folder(root)?
+        .into_iter()
+        .filter(|(_, is_dir)| *is_dir) // loose files at the root (README, PROVENANCE) are docs
+        .map(|(name, _)| name)
+        .collect();
+    if let Some(name) = activities.iter().find(|name| config.class_by_id(name).is_none()) {
+        return Err(layout_error(
+            root.join(name),
+            "is not an activity listed in dataset.classes".into(),
+            "remove the folder, or add the activity to dataset.classes in the config",
+        ));
+    }
+    if let Some(class) = config.classes.iter().find(|class| !activities.contains(&class.id)) {
+        return Err(layout_error(
+            root.join(&class.id),
+            format!("is missing (activity {:?} is in dataset.classes)", class.name),
+            "re-extract the dataset, or remove the class from the config",
+        ));
+    }
+    Ok(activities)
+}
+
+/// The subject folders of one activity: exactly the subjects of `dataset.split`.
+fn subject_folders(activity_dir: &Path, config: &DatasetConfig) -> Result<Vec<String>> {
+    let subjects = list_folder(activity_dir)?;
+    if let Some((name, _)) = subjects.iter().find(|(name, is_dir)| !is_dir || config.split.role_of(name).is_none()) {
+        return Err(layout_error(
+            activity_dir.join(name),
+            "is not a subject folder named in dataset.split".into(),
+            "remove it, or add the subject to dataset.split",
+        ));
+    }
+    if let Some(subject) = config.split.subjects().find(|subject| !subjects.iter().any(|(name, _)| name == *subject)) {
+        return Err(layout_error(
+            activity_dir.join(subject),
+            "is missing (the subject is named in dataset.split)".into(),
+            "re-extract the dataset, or remove the subject from dataset.split",
+        ));
+    }
+    Ok(subjects.into_iter().map(|(name, _)| name).collect())
+}
+
+/// The segment files of one activity/subject folder, which holds nothing else.
+fn segment_files(subject_dir: &Path) -> Result<BTreeSet<String>> {
+    let mut files = BTreeSet::new();
+    for (name, is_dir) in list_folder(subject_dir)? {
+        if is_dir || !is_segment_name(&name) {
+            return Err(layout_error(
+                subject_dir.join(&name),
+                "is not a DSADS segment file (sNN.txt)".into(),
+                "remove it from the dataset folder",
+            ));
+        }
+        files.insert(name);
+    }
+    Ok(files)
 }
 
 /// Every activity/subject folder must hold the same segment files. A segment in most

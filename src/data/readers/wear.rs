@@ -80,22 +80,8 @@ fn read_file(
         fix: fix.into(),
     };
     let header = reader.headers().map_err(|e| bad(1, e.to_string(), "repair the file"))?.clone();
-    let find = |name: &str| header.iter().position(|h| h.trim() == name);
-    let label_at =
-        find("label").ok_or_else(|| bad(1, "has no `label` column".into(), "use WEAR's inertial CSV files"))?;
-    let layout = ChannelLayout::new(config);
-    let mut columns = Vec::new();
-    for (s, sensor) in config.sensors.iter().enumerate() {
-        let rows = layout.rows(s, Modality::Acc).expect("every sensor has acc");
-        for (row, axis) in rows.into_iter().zip(AXES) {
-            let name = format!("{}_acc_{axis}", sensor.name);
-            let column = find(&name).ok_or_else(|| {
-                bad(1, format!("has no column {name:?}"), "use WEAR's inertial CSV files, or fix dataset.sensors")
-            })?;
-            columns.push((row, column, config.units.factor(Modality::Acc)));
-        }
-    }
-    let channels = layout.channels();
+    let (label_at, columns) = header_columns(&header, config).map_err(|(problem, fix)| bad(1, problem, fix))?;
+    let channels = ChannelLayout::new(config).channels();
     let mut runs: Vec<Run> = Vec::new();
     let mut values = vec![0f32; channels];
     for (row, record) in reader.records().enumerate() {
@@ -108,35 +94,13 @@ fn read_file(
                 "repair the file",
             ));
         }
-        let label = record[label_at].trim();
-        let activity = match (label, &config.null_class) {
-            ("", Some(null)) => null.clone(),
-            ("", None) => String::new(),
-            (label, _) if config.class_by_id(label).is_some() => label.to_string(),
-            (label, _) => {
-                return Err(bad(
-                    line,
-                    format!("label {label:?} is not a class id in dataset.classes"),
-                    "add it to dataset.classes, or correct the label",
-                ));
-            }
-        };
+        let activity =
+            activity_of(record[label_at].trim(), config).map_err(|(problem, fix)| bad(line, problem, fix))?;
         for &(channel, column, scale) in &columns {
             let field = record[column].trim();
-            values[channel] = if field.is_empty() || field.eq_ignore_ascii_case("nan") {
-                f32::NAN
-            } else {
-                match field.parse::<f32>() {
-                    Ok(v) if v.is_finite() => v * scale,
-                    _ => {
-                        return Err(bad(
-                            line,
-                            format!("column {} is {field:?}, not a number", column + 1),
-                            "repair the file",
-                        ));
-                    }
-                }
-            };
+            values[channel] = sample(field, scale).ok_or_else(|| {
+                bad(line, format!("column {} is {field:?}, not a number", column + 1), "repair the file")
+            })?;
         }
         if runs.last().is_none_or(|(a, _, _)| *a != activity) {
             runs.push((activity, row, Vec::new()));
@@ -150,4 +114,55 @@ fn read_file(
             "repair the file",
         )
     })
+}
+
+/// What is wrong with a line, and how to fix it.
+type Problem = (String, &'static str);
+
+/// Where a channel comes from: (channel, column, scale to m/s^2).
+type AccColumn = (usize, usize, f32);
+
+/// The `label` column and each configured acceleration channel's column.
+fn header_columns(
+    header: &csv::StringRecord,
+    config: &DatasetConfig,
+) -> std::result::Result<(usize, Vec<AccColumn>), Problem> {
+    let find = |name: &str| header.iter().position(|h| h.trim() == name);
+    let label_at = find("label").ok_or(("has no `label` column".to_string(), "use WEAR's inertial CSV files"))?;
+    let layout = ChannelLayout::new(config);
+    let mut columns = Vec::new();
+    for (s, sensor) in config.sensors.iter().enumerate() {
+        let rows = layout.rows(s, Modality::Acc).expect("every sensor has acc");
+        for (row, axis) in rows.into_iter().zip(AXES) {
+            let name = format!("{}_acc_{axis}", sensor.name);
+            let column = find(&name).ok_or_else(|| {
+                (format!("has no column {name:?}"), "use WEAR's inertial CSV files, or fix dataset.sensors")
+            })?;
+            columns.push((row, column, config.units.factor(Modality::Acc)));
+        }
+    }
+    Ok((label_at, columns))
+}
+
+/// The activity a row's label names: the NULL class for an empty label (or no activity,
+/// without `dataset.null_class`), else a class id of the config.
+fn activity_of(label: &str, config: &DatasetConfig) -> std::result::Result<String, Problem> {
+    match (label, &config.null_class) {
+        ("", Some(null)) => Ok(null.clone()),
+        ("", None) => Ok(String::new()),
+        (label, _) if config.class_by_id(label).is_some() => Ok(label.to_string()),
+        (label, _) => Err((
+            format!("label {label:?} is not a class id in dataset.classes"),
+            "add it to dataset.classes, or correct the label",
+        )),
+    }
+}
+
+/// A field's sample scaled to SI units: NaN where it is missing (empty or NaN, filled
+/// later), `None` where it is not a finite number.
+fn sample(field: &str, scale: f32) -> Option<f32> {
+    if field.is_empty() || field.eq_ignore_ascii_case("nan") {
+        return Some(f32::NAN);
+    }
+    field.parse::<f32>().ok().filter(|v| v.is_finite()).map(|v| v * scale)
 }
