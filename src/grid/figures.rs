@@ -21,6 +21,21 @@ fn plot_error(file: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Draw the legend at the lower right and write the figure out.
+fn finish<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    file: &str,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(file, e))?;
+    chart.plotting_area().present().map_err(|e| plot_error(file, e))
+}
+
 /// Where a shot count sits on the x axis: k, or for `all` the mean windows drawn per class.
 fn x_of(cells: &[Cell], shots: Shots, classes: usize) -> Option<f64> {
     match shots {
@@ -81,14 +96,7 @@ pub fn macro_f1_figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: u
                 .draw_series(points.iter().map(|(x, s)| Circle::new((*x, s.mean), 3, colour.filled())))
                 .map_err(|e| plot_error(file, e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_error(file, e))?;
-        root.present().map_err(|e| plot_error(file, e))?;
+        finish(&mut chart, file)?;
     }
     Ok(svg)
 }
@@ -152,14 +160,7 @@ pub fn paired_figure(comparisons: &[(String, Shots, Paired)], shots: &[Shots]) -
                 .draw_series(points.iter().map(|(x, p)| Circle::new((*x, p.mean), 4, colour.filled())))
                 .map_err(|e| plot_error(file, e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_error(file, e))?;
-        root.present().map_err(|e| plot_error(file, e))?;
+        finish(&mut chart, file)?;
     }
     Ok(svg)
 }
