@@ -115,6 +115,12 @@ impl Error {
         Error::Io { action, path: path.into(), fix: fix.into(), cause }
     }
 
+    /// An [`Error::BadRow`]: line `line` of the file at `path` is wrong (`problem`), and
+    /// `fix` says what to do.
+    pub fn bad_row(path: impl Into<PathBuf>, line: u64, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::BadRow { path: path.into(), line, problem: problem.into(), fix: fix.into() }
+    }
+
     /// An [`Error::InvalidConfig`]: `field` of the config at `path` is wrong (`problem`),
     /// and `fix` says what would be right.
     pub fn invalid_config(

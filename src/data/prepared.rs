@@ -150,11 +150,11 @@ pub fn open_keyed_table(path: &Path, only_keys: bool, fix: &str) -> Result<(csv:
         problem: format!("cannot be read ({e})"),
         fix: fix.into(),
     })?;
-    let header = reader.headers().map_err(|e| bad_row(path, 1, e.to_string(), fix))?.clone();
+    let header = reader.headers().map_err(|e| Error::bad_row(path, 1, e.to_string(), fix))?.clone();
     let keys_lead = header.len() >= KEY_COLUMNS.len() && header.iter().take(KEY_COLUMNS.len()).eq(KEY_COLUMNS);
     if !keys_lead || (only_keys && header.len() != KEY_COLUMNS.len()) {
         let wanted = if only_keys { "is not" } else { "does not start with" };
-        return Err(bad_row(path, 1, format!("header {wanted} {}", KEY_COLUMNS.join(",")), fix));
+        return Err(Error::bad_row(path, 1, format!("header {wanted} {}", KEY_COLUMNS.join(",")), fix));
     }
     Ok((reader, header))
 }
@@ -166,11 +166,12 @@ pub fn keyed_rows<'a>(
     fix: &'a str,
 ) -> impl Iterator<Item = Result<KeyedRow>> + 'a {
     reader.records().map(move |record| {
-        let fields = record.map_err(|e| bad_row(path, e.position().map_or(0, |p| p.line()), e.to_string(), fix))?;
+        let fields =
+            record.map_err(|e| Error::bad_row(path, e.position().map_or(0, |p| p.line()), e.to_string(), fix))?;
         let line = fields.position().map_or(0, |p| p.line());
         let start = fields[3]
             .parse()
-            .map_err(|_| bad_row(path, line, format!("start {:?} is not a number", &fields[3]), fix))?;
+            .map_err(|_| Error::bad_row(path, line, format!("start {:?} is not a number", &fields[3]), fix))?;
         let key = WindowInfo {
             subject: fields[0].to_string(),
             activity: fields[1].to_string(),
@@ -179,10 +180,6 @@ pub fn keyed_rows<'a>(
         };
         Ok(KeyedRow { line, fields, key })
     })
-}
-
-fn bad_row(path: &Path, line: u64, problem: String, fix: &str) -> Error {
-    Error::BadRow { path: path.to_path_buf(), line, problem, fix: fix.into() }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(Pat
     let mut rows = Vec::new();
     for row in keyed_rows(&mut reader, &path, fix) {
         let KeyedRow { line, fields, key } = row?;
-        let bad_row = |problem: String| Error::BadRow { path: path.clone(), line, problem, fix: fix.into() };
+        let bad_row = |problem: String| Error::bad_row(&path, line, problem, fix);
         let parse_bin = |(column, v): (&str, &str)| match v.parse::<u8>() {
             Ok(bin) if usize::from(bin) < bins => Ok(bin),
             Ok(bin) => Err(bad_row(format!(
