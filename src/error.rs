@@ -121,6 +121,12 @@ impl Error {
         Error::BadRow { path: path.into(), line, problem: problem.into(), fix: fix.into() }
     }
 
+    /// An [`Error::BadDataset`]: the folder or file at `path` is wrong (`problem`), and `fix`
+    /// says what to do.
+    pub fn bad_dataset(path: impl Into<PathBuf>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::BadDataset { path: path.into(), problem: problem.into(), fix: fix.into() }
+    }
+
     /// An [`Error::InvalidConfig`]: `field` of the config at `path` is wrong (`problem`),
     /// and `fix` says what would be right.
     pub fn invalid_config(

@@ -122,14 +122,14 @@ impl Preset {
 
     /// An error for data that is not where it was looked for.
     pub fn missing(&self, dir: &Path) -> Error {
-        Error::BadDataset {
-            path: dir.to_path_buf(),
-            problem: format!("does not hold the {} data (looked for {})", self.name, self.markers.join(" or ")),
-            fix: format!(
+        Error::bad_dataset(
+            dir,
+            format!("does not hold the {} data (looked for {})", self.name, self.markers.join(" or ")),
+            format!(
                 "get it from {} and put it there (layout: {}), or pass --data-dir, or set PIM_DATA",
                 self.source, self.layout
             ),
-        }
+        )
     }
 }
 

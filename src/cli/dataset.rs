@@ -174,15 +174,12 @@ impl Start {
         let Start::Pretrained(method) = self else { return Ok(None) };
         let dir = preset.run_dir(&pretrain_stage(method));
         if !dir.is_dir() {
-            return Err(Error::BadDataset {
-                path: dir,
-                problem: "does not exist".into(),
-                fix: format!(
-                    "run `pim pretrain --dataset {} --method {}` first, or pass --from scratch",
-                    preset.name,
-                    method.name()
-                ),
-            });
+            let fix = format!(
+                "run `pim pretrain --dataset {} --method {}` first, or pass --from scratch",
+                preset.name,
+                method.name()
+            );
+            return Err(Error::bad_dataset(dir, "does not exist", fix));
         }
         Ok(Some(dir))
     }

@@ -51,15 +51,12 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             let run = preset.run_dir(&finetune_stage(start.name(), shots, args.seed.unwrap_or(config.seed)));
             if !run.is_dir() {
                 let runs = run.parent().map(finetune_runs).unwrap_or_default();
-                return Err(Error::BadDataset {
-                    path: run,
-                    problem: "does not exist".into(),
-                    fix: if runs.is_empty() {
-                        format!("run `pim finetune --dataset {}` first", preset.name)
-                    } else {
-                        format!("pick one with --from, --shots and --seed, or --run: {}", runs.join(", "))
-                    },
-                });
+                let fix = if runs.is_empty() {
+                    format!("run `pim finetune --dataset {}` first", preset.name)
+                } else {
+                    format!("pick one with --from, --shots and --seed, or --run: {}", runs.join(", "))
+                };
+                return Err(Error::bad_dataset(run, "does not exist", fix));
             }
             run
         }

@@ -47,7 +47,7 @@ pub struct ReportArgs {
     /// The --out folder of `pim grid`.
     #[arg(long)]
     pub grid_dir: PathBuf,
-    /// Where to write results.csv, results.md and macro_f1.svg (default: --grid-dir).
+    /// Where to write results.csv, results.md, macro_f1.svg and paired_differences.svg (default: --grid-dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

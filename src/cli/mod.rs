@@ -49,11 +49,11 @@ pub enum Command {
     Finetune(FinetuneArgs),
     /// Score a fine-tuned model on the test subjects.
     Eval(EvalArgs),
-    /// Run every stage on the bundled DSADS sample: PIM against scratch at 4 shots.
+    /// Run every stage on the bundled DSADS sample: PIM, masked reconstruction and scratch at 4 shots.
     Demo(DemoArgs),
-    /// Run an experiment grid (methods x shots x seeds); resumes, and runs one unit with --unit.
+    /// Run an experiment grid (methods x folds x seeds x shots); resumes, and runs one unit with --unit.
     Grid(GridArgs),
-    /// Collect a grid's cells into results.csv, Markdown tables and a figure.
+    /// Collect a grid's cells into results.csv, Markdown tables (paired differences, selected variants) and figures.
     Report(ReportArgs),
     /// Write the encoder's embedding of every window as embeddings.npy (numpy) and embeddings.csv.
     Embed(EmbedArgs),

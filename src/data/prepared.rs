@@ -145,11 +145,8 @@ pub struct KeyedRow {
 /// Open a CSV table whose columns start with [`KEY_COLUMNS`] (and hold nothing else, if
 /// `only_keys`): its reader and header. `fix` ends every error.
 pub fn open_keyed_table(path: &Path, only_keys: bool, fix: &str) -> Result<(csv::Reader<File>, csv::StringRecord)> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::BadDataset {
-        path: path.to_path_buf(),
-        problem: format!("cannot be read ({e})"),
-        fix: fix.into(),
-    })?;
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| Error::bad_dataset(path, format!("cannot be read ({e})"), fix))?;
     let header = reader.headers().map_err(|e| Error::bad_row(path, 1, e.to_string(), fix))?.clone();
     let keys_lead = header.len() >= KEY_COLUMNS.len() && header.iter().take(KEY_COLUMNS.len()).eq(KEY_COLUMNS);
     if !keys_lead || (only_keys && header.len() != KEY_COLUMNS.len()) {

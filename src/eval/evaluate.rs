@@ -97,11 +97,11 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
 
     let test = set.labelled_indices_of(SplitRole::Test);
     if test.is_empty() {
-        return Err(Error::BadDataset {
-            path: data.path().to_path_buf(),
-            problem: "holds no labelled windows of the test subjects".into(),
-            fix: "check dataset.split.test names subjects present in the data".into(),
-        });
+        return Err(Error::bad_dataset(
+            data.path(),
+            "holds no labelled windows of the test subjects",
+            "check dataset.split.test names subjects present in the data",
+        ));
     }
     let predicted = model.predict(&set, &test, &device);
     let truth: Vec<usize> = test.iter().map(|&i| set.classes[i].expect("labelled")).collect();

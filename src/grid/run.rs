@@ -389,7 +389,7 @@ pub fn collect(out: &Path) -> Result<GridResults> {
 /// The `train_loss` and `validation_loss` columns of a pre-training `metrics.csv`.
 fn read_losses(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
     let fix = "delete the unit's pretrain/ folder to run it again";
-    let bad = |line: u64, problem: String| Error::BadRow { path: path.to_path_buf(), line, problem, fix: fix.into() };
+    let bad = |line: u64, problem: String| Error::bad_row(path, line, problem, fix);
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(0, e.to_string()))?;
     let header = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let column =

@@ -71,8 +71,8 @@ fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
     };
     for row in rows {
         let (Some(subject), Some(activity)) = (
-            train.iter().position(|s| *s == row.subject),
-            labels.activity_names.iter().position(|a| *a == row.activity),
+            train.iter().position(|s| *s == row.window.subject),
+            labels.activity_names.iter().position(|a| *a == row.window.activity),
         ) else {
             continue;
         };
@@ -83,11 +83,11 @@ fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
         }
     }
     if labels.activities.is_empty() {
-        return Err(Error::BadDataset {
+        return Err(Error::bad_dataset(
             path,
-            problem: "has no labelled window of a training subject".into(),
-            fix: "check dataset.split.train and dataset.classes in the labels' config.json".into(),
-        });
+            "has no labelled window of a training subject",
+            "check dataset.split.train and dataset.classes in the labels' config.json",
+        ));
     }
     Ok(labels)
 }

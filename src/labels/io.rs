@@ -17,14 +17,8 @@ use crate::output::{RUN_FILE, load_json};
 pub struct LabelRow {
     /// Line in the file (for errors).
     pub line: u64,
-    /// Subject id.
-    pub subject: String,
-    /// Class name (empty for unlabelled windows).
-    pub activity: String,
-    /// Source file of the window.
-    pub source: String,
-    /// First sample of the window.
-    pub start: usize,
+    /// The window the row labels.
+    pub window: WindowInfo,
     /// Bin of each label column.
     pub bins: Vec<u8>,
 }
@@ -49,8 +43,7 @@ pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(Pat
         };
         let bins =
             header.iter().zip(fields.iter()).skip(KEY_COLUMNS.len()).map(parse_bin).collect::<Result<Vec<u8>>>()?;
-        let WindowInfo { subject, activity, source, start } = key;
-        rows.push(LabelRow { line, subject, activity, source, start, bins });
+        rows.push(LabelRow { line, window: key, bins });
     }
     check_row_count(labels_dir, &path, rows.len(), fix)?;
     Ok((path, names, rows))
@@ -62,11 +55,11 @@ fn check_row_count(labels_dir: &Path, path: &Path, rows: usize, fix: &str) -> Re
     let record: serde_json::Value = load_json(&labels_dir.join(RUN_FILE), fix)?;
     let windows = record["details"]["windows"].as_u64().or_else(|| record["windows"].as_u64());
     match windows {
-        Some(windows) if windows as usize != rows => Err(Error::BadDataset {
-            path: path.to_path_buf(),
-            problem: format!("has {rows} rows, but run.json says pim pseudo-label wrote {windows} windows"),
-            fix: "the file was truncated or edited: rerun `pim pseudo-label`".into(),
-        }),
+        Some(windows) if windows as usize != rows => Err(Error::bad_dataset(
+            path,
+            format!("has {rows} rows, but run.json says pim pseudo-label wrote {windows} windows"),
+            "the file was truncated or edited: rerun `pim pseudo-label`",
+        )),
         _ => Ok(()),
     }
 }
@@ -118,10 +111,7 @@ mod tests {
         assert_eq!(names, ["speed", "angle"]);
         let expected = LabelRow {
             line: 3,
-            subject: "p2".into(),
-            activity: String::new(),
-            source: "b.txt".into(),
-            start: 125,
+            window: WindowInfo { subject: "p2".into(), activity: String::new(), source: "b.txt".into(), start: 125 },
             bins: vec![0, 1],
         };
         assert_eq!((rows.len(), &rows[1], &rows[0].bins), (2, &expected, &vec![3, 10]));

@@ -89,11 +89,11 @@ pub fn pseudo_label(
         .collect();
     let train_rows: Vec<usize> = (0..windows.len()).filter(|&i| roles[i] == SplitRole::Train).collect();
     if train_rows.is_empty() {
-        return Err(Error::BadDataset {
-            path: data_dir.to_path_buf(),
-            problem: "holds no windows of the training subjects".into(),
-            fix: "check dataset.split.train names subjects present in the data".into(),
-        });
+        return Err(Error::bad_dataset(
+            data_dir,
+            "holds no windows of the training subjects",
+            "check dataset.split.train names subjects present in the data",
+        ));
     }
     let quantities = quantities(dataset, config.physics.angle_quantity);
     let names: Vec<String> = quantities.iter().map(|q| q.name.clone()).collect();
@@ -155,11 +155,11 @@ fn read_windows(
         ));
     }
     if windows.is_empty() {
-        return Err(Error::BadDataset {
-            path: data_dir.to_path_buf(),
-            problem: format!("no recording is as long as one window ({} samples)", dataset.window.length),
-            fix: "use shorter windows (dataset.window.length) or longer recordings".into(),
-        });
+        return Err(Error::bad_dataset(
+            data_dir,
+            format!("no recording is as long as one window ({} samples)", dataset.window.length),
+            "use shorter windows (dataset.window.length) or longer recordings",
+        ));
     }
     Ok((read.recordings, windows))
 }

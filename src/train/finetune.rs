@@ -230,11 +230,11 @@ fn draw_shots(
         ));
     }
     if draw.windows.is_empty() {
-        return Err(Error::BadDataset {
-            path: data.path().to_path_buf(),
-            problem: "holds no labelled windows of the training subjects".into(),
-            fix: "check dataset.split.train and that the windows carry activity labels".into(),
-        });
+        return Err(Error::bad_dataset(
+            data.path(),
+            "holds no labelled windows of the training subjects",
+            "check dataset.split.train and that the windows carry activity labels",
+        ));
     }
     Ok(draw.windows)
 }

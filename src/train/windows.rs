@@ -246,13 +246,9 @@ pub fn read_labels(labels_dir: &Path, set: &WindowSet, bins: usize) -> Result<(V
         set.keys.iter().enumerate().map(|(i, (source, start))| ((source.as_str(), *start), i)).collect();
     let mut rows = vec![None; set.len()];
     for row in label_rows {
-        let Some(&index) = position.get(&(row.source.as_str(), row.start)) else {
-            return Err(Error::BadRow {
-                path,
-                line: row.line,
-                problem: format!("window {}@{} is not in the dataset", row.source, row.start),
-                fix: fix.into(),
-            });
+        let Some(&index) = position.get(&(row.window.source.as_str(), row.window.start)) else {
+            let problem = format!("window {}@{} is not in the dataset", row.window.source, row.window.start);
+            return Err(Error::bad_row(path, row.line, problem, fix));
         };
         rows[index] = Some(row.bins);
     }
@@ -260,10 +256,12 @@ pub fn read_labels(labels_dir: &Path, set: &WindowSet, bins: usize) -> Result<(V
         .into_iter()
         .enumerate()
         .map(|(i, row)| {
-            row.ok_or_else(|| Error::BadDataset {
-                path: path.clone(),
-                problem: format!("has no row for window {}@{}", set.keys[i].0, set.keys[i].1),
-                fix: fix.into(),
+            row.ok_or_else(|| {
+                Error::bad_dataset(
+                    path.clone(),
+                    format!("has no row for window {}@{}", set.keys[i].0, set.keys[i].1),
+                    fix,
+                )
             })
         })
         .collect::<Result<_>>()?;

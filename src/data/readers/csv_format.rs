@@ -28,11 +28,11 @@ impl DatasetReader for CsvReader {
         let mut files = Vec::new();
         find_csv_files(dir, "", &mut files)?;
         if files.is_empty() {
-            return Err(Error::BadDataset {
-                path: dir.to_path_buf(),
-                problem: "holds no .csv files".into(),
-                fix: "pass --data-dir the folder with your recordings, or set dataset.format".into(),
-            });
+            return Err(Error::bad_dataset(
+                dir,
+                "holds no .csv files",
+                "pass --data-dir the folder with your recordings, or set dataset.format",
+            ));
         }
         progress.set_length(files.len() as u64);
         let per_file: Vec<Vec<Recording>> = files
@@ -71,19 +71,16 @@ struct HeaderMap {
 fn header_map(headers: &csv::StringRecord, path: &Path, config: &DatasetConfig) -> Result<HeaderMap> {
     let mut seen = std::collections::HashSet::new();
     if let Some(twice) = headers.iter().map(str::trim).find(|h| !seen.insert(*h)) {
-        return Err(Error::BadRow {
-            path: path.to_path_buf(),
-            line: 1,
-            problem: format!("names the column {twice:?} twice"),
-            fix: "rename or remove one of them: pim cannot tell which one you mean".into(),
-        });
+        return Err(Error::bad_row(
+            path,
+            1,
+            format!("names the column {twice:?} twice"),
+            "rename or remove one of them: pim cannot tell which one you mean",
+        ));
     }
     let find = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let missing = |name: &str, fix: &str| Error::BadDataset {
-        path: path.to_path_buf(),
-        problem: format!("has no column {name:?} in its header (line 1)"),
-        fix: fix.to_string(),
-    };
+    let missing =
+        |name: &str, fix: &str| Error::bad_dataset(path, format!("has no column {name:?} in its header (line 1)"), fix);
     let subject =
         find("subject").ok_or_else(|| missing("subject", "add a `subject` column naming the subject of each row"))?;
     let activity =
@@ -113,11 +110,13 @@ fn header_map(headers: &csv::StringRecord, path: &Path, config: &DatasetConfig) 
 fn read_file(path: &Path, source: &str, config: &DatasetConfig) -> Result<Vec<Recording>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, "check the file is readable", e))?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
-    let bad_csv = |line: u64, e: csv::Error| Error::BadRow {
-        path: path.to_path_buf(),
-        line,
-        problem: format!("cannot be read as CSV ({e})"),
-        fix: "repair the file (comma-separated, UTF-8, quoted fields closed)".into(),
+    let bad_csv = |line: u64, e: csv::Error| {
+        Error::bad_row(
+            path,
+            line,
+            format!("cannot be read as CSV ({e})"),
+            "repair the file (comma-separated, UTF-8, quoted fields closed)",
+        )
     };
     let headers = reader.headers().map_err(|e| bad_csv(1, e))?.clone();
     let map = header_map(&headers, path, config)?;
@@ -134,30 +133,30 @@ fn read_file(path: &Path, source: &str, config: &DatasetConfig) -> Result<Vec<Re
         }
         let line = record.position().map_or(line, |p| p.line());
         if record.len() != headers.len() {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
+            return Err(Error::bad_row(
+                path,
                 line,
-                problem: format!("has {} fields, the header has {}", record.len(), headers.len()),
-                fix: "give every row one value per header column".into(),
-            });
+                format!("has {} fields, the header has {}", record.len(), headers.len()),
+                "give every row one value per header column",
+            ));
         }
         let subject = record[map.subject].trim();
         if config.split.role_of(subject).is_none() {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
+            return Err(Error::bad_row(
+                path,
                 line,
-                problem: format!("subject {subject:?} is not named in dataset.split"),
-                fix: "add the subject to dataset.split in the config".into(),
-            });
+                format!("subject {subject:?} is not named in dataset.split"),
+                "add the subject to dataset.split in the config",
+            ));
         }
         let activity = record[map.activity].trim();
         if !activity.is_empty() && config.class_by_id(activity).is_none() {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
+            return Err(Error::bad_row(
+                path,
                 line,
-                problem: format!("activity {activity:?} is not a class id in dataset.classes"),
-                fix: "add it to dataset.classes, or leave the field empty for unlabelled rows".into(),
-            });
+                format!("activity {activity:?} is not a class id in dataset.classes"),
+                "add it to dataset.classes, or leave the field empty for unlabelled rows",
+            ));
         }
         for &(row, column, scale) in &map.channels {
             values[row] = parse_finite(record[column].as_bytes(), path, line, column + 1)? * scale;

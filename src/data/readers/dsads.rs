@@ -74,11 +74,11 @@ fn dataset_root(dir: &Path) -> Result<PathBuf> {
     if nested.is_dir() && has_activity_folders(&nested)? {
         return Ok(nested);
     }
-    Err(Error::BadDataset {
-        path: dir.to_path_buf(),
-        problem: "holds no DSADS activity folders (a01 .. a19)".into(),
-        fix: "pass --data-dir the folder holding a01..a19 (or the UCI archive's folder holding data/)".into(),
-    })
+    Err(Error::bad_dataset(
+        dir,
+        "holds no DSADS activity folders (a01 .. a19)",
+        "pass --data-dir the folder holding a01..a19 (or the UCI archive's folder holding data/)",
+    ))
 }
 
 fn is_activity_name(name: &str) -> bool {
@@ -118,10 +118,6 @@ fn list_segments(root: &Path, config: &DatasetConfig) -> Result<Vec<Segment>> {
         .collect())
 }
 
-fn layout_error(path: PathBuf, problem: String, fix: &str) -> Error {
-    Error::BadDataset { path, problem, fix: fix.to_string() }
-}
-
 /// The activity folders under `root`: exactly the config's classes.
 fn activity_folders(root: &Path, config: &DatasetConfig) -> Result<Vec<String>> {
     let activities: Vec<String> = list_folder(root)?
@@ -130,14 +126,14 @@ fn activity_folders(root: &Path, config: &DatasetConfig) -> Result<Vec<String>> 
         .map(|(name, _)| name)
         .collect();
     if let Some(name) = activities.iter().find(|name| config.class_by_id(name).is_none()) {
-        return Err(layout_error(
+        return Err(Error::bad_dataset(
             root.join(name),
-            "is not an activity listed in dataset.classes".into(),
+            "is not an activity listed in dataset.classes",
             "remove the folder, or add the activity to dataset.classes in the config",
         ));
     }
     if let Some(class) = config.classes.iter().find(|class| !activities.contains(&class.id)) {
-        return Err(layout_error(
+        return Err(Error::bad_dataset(
             root.join(&class.id),
             format!("is missing (activity {:?} is in dataset.classes)", class.name),
             "re-extract the dataset, or remove the class from the config",
@@ -150,16 +146,16 @@ fn activity_folders(root: &Path, config: &DatasetConfig) -> Result<Vec<String>> 
 fn subject_folders(activity_dir: &Path, config: &DatasetConfig) -> Result<Vec<String>> {
     let subjects = list_folder(activity_dir)?;
     if let Some((name, _)) = subjects.iter().find(|(name, is_dir)| !is_dir || config.split.role_of(name).is_none()) {
-        return Err(layout_error(
+        return Err(Error::bad_dataset(
             activity_dir.join(name),
-            "is not a subject folder named in dataset.split".into(),
+            "is not a subject folder named in dataset.split",
             "remove it, or add the subject to dataset.split",
         ));
     }
     if let Some(subject) = config.split.subjects().find(|subject| !subjects.iter().any(|(name, _)| name == *subject)) {
-        return Err(layout_error(
+        return Err(Error::bad_dataset(
             activity_dir.join(subject),
-            "is missing (the subject is named in dataset.split)".into(),
+            "is missing (the subject is named in dataset.split)",
             "re-extract the dataset, or remove the subject from dataset.split",
         ));
     }
@@ -171,9 +167,9 @@ fn segment_files(subject_dir: &Path) -> Result<BTreeSet<String>> {
     let mut files = BTreeSet::new();
     for (name, is_dir) in list_folder(subject_dir)? {
         if is_dir || !is_segment_name(&name) {
-            return Err(layout_error(
+            return Err(Error::bad_dataset(
                 subject_dir.join(&name),
-                "is not a DSADS segment file (sNN.txt)".into(),
+                "is not a DSADS segment file (sNN.txt)",
                 "remove it from the dataset folder",
             ));
         }
@@ -200,27 +196,22 @@ fn check_same_segments(folders: &[(String, PathBuf, BTreeSet<String>)]) -> Resul
         let holder = folders.iter().find(|(_, _, files)| files.contains(file)).expect("counted at least once");
         let lacker = folders.iter().find(|(_, _, files)| !files.contains(file)).expect("count below the total");
         let error = if 2 * count > folders.len() {
-            Error::BadDataset {
-                path: lacker.1.join(file),
-                problem: format!(
-                    "is missing, but {} of {} folders hold it (e.g. {}/{file})",
-                    count,
-                    folders.len(),
-                    holder.0
-                ),
-                fix: fix.into(),
-            }
+            Error::bad_dataset(
+                lacker.1.join(file),
+                format!("is missing, but {} of {} folders hold it (e.g. {}/{file})", count, folders.len(), holder.0),
+                fix,
+            )
         } else {
-            Error::BadDataset {
-                path: holder.1.join(file),
-                problem: format!(
+            Error::bad_dataset(
+                holder.1.join(file),
+                format!(
                     "has no counterpart in {} of {} folders (e.g. {}/{file})",
                     folders.len() - count,
                     folders.len(),
                     lacker.0
                 ),
-                fix: fix.into(),
-            }
+                fix,
+            )
         };
         return Err(error);
     }
@@ -266,31 +257,28 @@ fn parse_segment(path: &Path, columns: &[(usize, usize, f32)], channels: usize) 
     let mut rows = 0;
     loop {
         let line = reader.position().line();
-        let more = reader.read_byte_record(&mut record).map_err(|e| Error::BadRow {
-            path: path.to_path_buf(),
-            line,
-            problem: format!("cannot be read as CSV ({e})"),
-            fix: "repair or re-extract the file".into(),
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            Error::bad_row(path, line, format!("cannot be read as CSV ({e})"), "repair or re-extract the file")
         })?;
         if !more {
             break;
         }
         let line = record.position().map_or(line, |p| p.line());
         if record.len() != DSADS_COLUMNS {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
+            return Err(Error::bad_row(
+                path,
                 line,
-                problem: format!("has {} values, DSADS rows have {DSADS_COLUMNS}", record.len()),
-                fix: "repair or re-extract the file".into(),
-            });
+                format!("has {} values, DSADS rows have {DSADS_COLUMNS}", record.len()),
+                "repair or re-extract the file",
+            ));
         }
         if rows == DSADS_ROWS {
-            return Err(Error::BadRow {
-                path: path.to_path_buf(),
+            return Err(Error::bad_row(
+                path,
                 line,
-                problem: format!("is beyond the {DSADS_ROWS} rows of a DSADS segment"),
-                fix: "repair or re-extract the file".into(),
-            });
+                format!("is beyond the {DSADS_ROWS} rows of a DSADS segment"),
+                "repair or re-extract the file",
+            ));
         }
         for &(row, column, scale) in columns {
             samples[[row, rows]] = parse_finite(&record[column], path, line, column + 1)? * scale;
@@ -298,11 +286,11 @@ fn parse_segment(path: &Path, columns: &[(usize, usize, f32)], channels: usize) 
         rows += 1;
     }
     if rows != DSADS_ROWS {
-        return Err(Error::BadDataset {
-            path: path.to_path_buf(),
-            problem: format!("has {rows} rows, DSADS segments have {DSADS_ROWS}"),
-            fix: "repair or re-extract the file".into(),
-        });
+        return Err(Error::bad_dataset(
+            path,
+            format!("has {rows} rows, DSADS segments have {DSADS_ROWS}"),
+            "repair or re-extract the file",
+        ));
     }
     Ok(samples)
 }

@@ -9,17 +9,17 @@ pub(super) fn parse_finite(field: &[u8], path: &Path, line: u64, column: usize) 
     let text = std::str::from_utf8(field).unwrap_or("").trim();
     match text.parse::<f32>() {
         Ok(value) if value.is_finite() => Ok(value),
-        Ok(_) => Err(Error::BadRow {
-            path: path.to_path_buf(),
+        Ok(_) => Err(Error::bad_row(
+            path,
             line,
-            problem: format!("column {column} is {text:?}, not a finite number"),
-            fix: "interpolate or drop the non-finite samples before running pim".into(),
-        }),
-        Err(_) => Err(Error::BadRow {
-            path: path.to_path_buf(),
+            format!("column {column} is {text:?}, not a finite number"),
+            "interpolate or drop the non-finite samples before running pim",
+        )),
+        Err(_) => Err(Error::bad_row(
+            path,
             line,
-            problem: format!("column {column} is {:?}, not a number", String::from_utf8_lossy(field)),
-            fix: "repair or re-extract the file".into(),
-        }),
+            format!("column {column} is {:?}, not a number", String::from_utf8_lossy(field)),
+            "repair or re-extract the file",
+        )),
     }
 }

@@ -47,20 +47,20 @@ impl DatasetReader for MmfitReader {
                 continue;
             }
             if config.split.role_of(&name).is_none() {
-                return Err(Error::BadDataset {
-                    path: dir.join(&name),
-                    problem: format!("is workout {name:?}, which dataset.split does not name"),
-                    fix: "add the workout to dataset.split, or remove the folder".into(),
-                });
+                return Err(Error::bad_dataset(
+                    dir.join(&name),
+                    format!("is workout {name:?}, which dataset.split does not name"),
+                    "add the workout to dataset.split, or remove the folder",
+                ));
             }
             workouts.push(name);
         }
         if workouts.is_empty() {
-            return Err(Error::BadDataset {
-                path: dir.to_path_buf(),
-                problem: "holds no workout folders (w00, w01, ...)".into(),
-                fix: "pass --data-dir the mm-fit folder, or see `pim datasets`".into(),
-            });
+            return Err(Error::bad_dataset(
+                dir,
+                "holds no workout folders (w00, w01, ...)",
+                "pass --data-dir the mm-fit folder, or see `pim datasets`",
+            ));
         }
         progress.set_length(workouts.len() as u64);
         let recordings: Vec<Vec<Recording>> = workouts
@@ -85,50 +85,34 @@ struct Stream {
 fn read_stream(path: &Path) -> Result<Stream> {
     let fix = "re-download the dataset (see `pim datasets`)";
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, fix, e))?;
-    let array = Array2::<f64>::read_npy(std::io::BufReader::new(file)).map_err(|e| Error::BadDataset {
-        path: path.to_path_buf(),
-        problem: format!("is not a float64 array of rows (frame, timestamp, x, y, z) ({e})"),
-        fix: fix.into(),
+    let array = Array2::<f64>::read_npy(std::io::BufReader::new(file)).map_err(|e| {
+        Error::bad_dataset(path, format!("is not a float64 array of rows (frame, timestamp, x, y, z) ({e})"), fix)
     })?;
     if array.ncols() != 5 || array.nrows() < 2 {
-        return Err(Error::BadDataset {
-            path: path.to_path_buf(),
-            problem: format!(
-                "holds a {} x {} array, MM-Fit streams are N x 5 with N >= 2",
-                array.nrows(),
-                array.ncols()
-            ),
-            fix: fix.into(),
-        });
+        return Err(Error::bad_dataset(
+            path,
+            format!("holds a {} x {} array, MM-Fit streams are N x 5 with N >= 2", array.nrows(), array.ncols()),
+            fix,
+        ));
     }
     let column = |c: usize| array.index_axis(Axis(1), c).to_vec();
     let times = column(1);
     if let Some(t) = times.windows(2).position(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater)) {
-        return Err(Error::BadRow {
-            path: path.to_path_buf(),
-            line: t as u64 + 2,
-            problem: "has a timestamp that does not increase".into(),
-            fix: fix.into(),
-        });
+        return Err(Error::bad_row(path, t as u64 + 2, "has a timestamp that does not increase", fix));
     }
     Ok(Stream { times, frames: column(0), axes: [column(2), column(3), column(4)] })
 }
 
 /// The label rows of a workout: (start frame, end frame, exercise, line).
 fn read_labels(path: &Path, config: &DatasetConfig) -> Result<Vec<(f64, f64, String, u64)>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).map_err(|e| Error::BadDataset {
-        path: path.to_path_buf(),
-        problem: format!("cannot be read ({e})"),
-        fix: "re-download the dataset (see `pim datasets`)".into(),
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(path).map_err(|e| {
+        Error::bad_dataset(path, format!("cannot be read ({e})"), "re-download the dataset (see `pim datasets`)")
     })?;
     let mut labels = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let line = row as u64 + 1;
-        let bad = |problem: String| Error::BadRow {
-            path: path.to_path_buf(),
-            line,
-            problem,
-            fix: "rows are start frame, end frame, repetitions, exercise".into(),
+        let bad = |problem: String| {
+            Error::bad_row(path, line, problem, "rows are start frame, end frame, repetitions, exercise")
         };
         let record = record.map_err(|e| bad(e.to_string()))?;
         let (Some(start), Some(end), Some(exercise)) = (record.get(0), record.get(1), record.get(3)) else {
@@ -182,12 +166,12 @@ fn read_workout(dir: &Path, workout: &str, config: &DatasetConfig) -> Result<Vec
     let frames = interp_slice(&reference.times, &reference.frames, &grid, &InterpMode::FirstLast);
     let last_frame = reference.frames.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if let Some((_, end, exercise, line)) = labels.iter().find(|(_, end, _, _)| *end > last_frame) {
-        return Err(Error::BadRow {
-            path: labels_path,
-            line: *line,
-            problem: format!("labels {exercise} up to frame {end}, past the data's last frame {last_frame}"),
-            fix: "re-download the dataset: the sensor streams are cut short".into(),
-        });
+        return Err(Error::bad_row(
+            labels_path,
+            *line,
+            format!("labels {exercise} up to frame {end}, past the data's last frame {last_frame}"),
+            "re-download the dataset: the sensor streams are cut short",
+        ));
     }
     let activity_at = |frame: f64| -> String {
         labels

@@ -45,11 +45,11 @@ pub trait DatasetReader {
 /// Read `dir` with the reader its config's format names.
 pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) -> Result<Dataset> {
     if !dir.is_dir() {
-        return Err(Error::BadDataset {
-            path: dir.to_path_buf(),
-            problem: "is not a folder".into(),
-            fix: "pass --data-dir the folder that holds the dataset (see README.md, 'Data')".into(),
-        });
+        return Err(Error::bad_dataset(
+            dir,
+            "is not a folder",
+            "pass --data-dir the folder that holds the dataset (see README.md, 'Data')",
+        ));
     }
     let reader: &dyn DatasetReader = match config.format {
         DatasetFormat::Dsads => &DsadsReader,

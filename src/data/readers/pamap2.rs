@@ -56,32 +56,32 @@ fn list_files(dir: &Path, config: &DatasetConfig) -> Result<Vec<(String, String)
     for folder in &config.folders {
         let path = dir.join(folder);
         if !path.is_dir() {
-            return Err(Error::BadDataset {
+            return Err(Error::bad_dataset(
                 path,
-                problem: "is missing".into(),
-                fix: "pass --data-dir the PAMAP2_Dataset folder (holding Protocol/), or see `pim datasets`".into(),
-            });
+                "is missing",
+                "pass --data-dir the PAMAP2_Dataset folder (holding Protocol/), or see `pim datasets`",
+            ));
         }
         for (name, is_dir) in list_folder(&path)? {
             let Some(subject) = name.strip_prefix("subject").and_then(|n| n.strip_suffix(".dat")) else {
                 continue; // readme, pdf and the like
             };
             if is_dir || config.split.role_of(subject).is_none() {
-                return Err(Error::BadDataset {
-                    path: path.join(&name),
-                    problem: format!("is the file of subject {subject:?}, whom dataset.split does not name"),
-                    fix: "add the subject to dataset.split, or remove the file".into(),
-                });
+                return Err(Error::bad_dataset(
+                    path.join(&name),
+                    format!("is the file of subject {subject:?}, whom dataset.split does not name"),
+                    "add the subject to dataset.split, or remove the file",
+                ));
             }
             files.push((subject.to_string(), format!("{folder}/{name}")));
         }
     }
     if files.is_empty() {
-        return Err(Error::BadDataset {
-            path: dir.to_path_buf(),
-            problem: "holds no subject10X.dat files".into(),
-            fix: "pass --data-dir the PAMAP2_Dataset folder (holding Protocol/), or see `pim datasets`".into(),
-        });
+        return Err(Error::bad_dataset(
+            dir,
+            "holds no subject10X.dat files",
+            "pass --data-dir the PAMAP2_Dataset folder (holding Protocol/), or see `pim datasets`",
+        ));
     }
     Ok(files)
 }
@@ -121,12 +121,7 @@ fn read_file(
 ) -> Result<(Vec<Recording>, usize, usize)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, "check the file is readable", e))?;
     let fix = "re-download the dataset (see `pim datasets`): the file is damaged";
-    let bad = |line: usize, problem: String| Error::BadRow {
-        path: path.to_path_buf(),
-        line: line as u64,
-        problem,
-        fix: fix.into(),
-    };
+    let bad = |line: usize, problem: String| Error::bad_row(path, line as u64, problem, fix);
     let max_gap = 1.5 / config.sampling_rate_hz;
     // (activity, first row, samples time-major) of the recording being read.
     let mut runs: Vec<Run> = Vec::new();

@@ -15,7 +15,7 @@
 //! with the file to look at.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indicatif::ProgressBar;
 use ndarray::Array2;
@@ -68,9 +68,12 @@ fn trial_of(name: &str) -> Option<(String, String)> {
 /// Every trial file, as (subject, activity id, path relative to the root), checked against
 /// the config and for completeness.
 fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, String, String)>> {
-    let bad = |path: PathBuf, problem: String, fix: &str| Error::BadDataset { path, problem, fix: fix.into() };
     if !root.is_dir() {
-        return Err(bad(root.to_path_buf(), "is not a folder".into(), "pass --data-dir the folder holding USC-HAD/"));
+        return Err(Error::bad_dataset(
+            root.to_path_buf(),
+            "is not a folder",
+            "pass --data-dir the folder holding USC-HAD/",
+        ));
     }
     let mut files: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, is_dir) in list_folder(root)? {
@@ -78,9 +81,9 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
             continue; // Readme.txt and the like
         }
         if config.split.role_of(&name).is_none() {
-            return Err(bad(
+            return Err(Error::bad_dataset(
                 root.join(&name),
-                "is not a subject folder named in dataset.split".into(),
+                "is not a subject folder named in dataset.split",
                 "remove it, or add the subject to dataset.split",
             ));
         }
@@ -89,7 +92,7 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
             match trial_of(&file) {
                 Some((activity, _)) if !is_dir => {
                     if config.class_by_id(&activity).is_none() {
-                        return Err(bad(
+                        return Err(Error::bad_dataset(
                             root.join(&name).join(&file),
                             format!("is a trial of activity {activity}, which dataset.classes does not name"),
                             "add the activity to dataset.classes, or remove the file",
@@ -99,9 +102,9 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
                 }
                 _ if file.ends_with(".m") => {} // the release's plotting scripts
                 _ => {
-                    return Err(bad(
+                    return Err(Error::bad_dataset(
                         root.join(&name).join(&file),
-                        "is not a USC-HAD trial file (a<activity>t<trial>.mat)".into(),
+                        "is not a USC-HAD trial file (a<activity>t<trial>.mat)",
                         "remove it from the dataset folder",
                     ));
                 }
@@ -111,9 +114,9 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
     }
     for subject in config.split.subjects() {
         if !files.contains_key(subject) {
-            return Err(bad(
+            return Err(Error::bad_dataset(
                 root.join(subject),
-                "is missing (the subject is named in dataset.split)".into(),
+                "is missing (the subject is named in dataset.split)",
                 "extract the complete USC-HAD (see `pim datasets`), or remove the subject from dataset.split",
             ));
         }
@@ -122,7 +125,7 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
     for (subject, trials) in &files {
         if let Some(missing) = all.iter().find(|f| !trials.contains(f.as_str())) {
             let holders = files.values().filter(|t| t.contains(missing.as_str())).count();
-            return Err(bad(
+            return Err(Error::bad_dataset(
                 root.join(subject).join(missing),
                 format!("is missing, but {holders} of {} subject folders hold it", files.len()),
                 "re-extract the dataset: every subject folder must hold the same trials",
@@ -167,7 +170,7 @@ fn column_map(config: &DatasetConfig, config_hint: &Path) -> Result<Vec<(usize, 
 /// `sensor_readings` of one file as `[channels, samples]` in SI units.
 fn read_trial(path: &Path, columns: &[(usize, usize, f32)], channels: usize) -> Result<Array2<f32>> {
     let fix = "re-extract the dataset (`pim datasets` says how)";
-    let bad = |problem: String| Error::BadDataset { path: path.to_path_buf(), problem, fix: fix.into() };
+    let bad = |problem: String| Error::bad_dataset(path, problem, fix);
     let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, fix, e))?;
     let mat = matfile::MatFile::parse(file).map_err(|e| bad(format!("is not a readable MATLAB v5 file ({e})")))?;
     let array = mat.find_by_name("sensor_readings").ok_or_else(|| bad("has no sensor_readings matrix".into()))?;

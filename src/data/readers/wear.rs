@@ -30,21 +30,21 @@ impl DatasetReader for WearReader {
         for (name, is_dir) in list_folder(dir)? {
             if let Some(subject) = name.strip_suffix(".csv").filter(|s| s.starts_with("sbj_")) {
                 if is_dir || config.split.role_of(subject).is_none() {
-                    return Err(Error::BadDataset {
-                        path: dir.join(&name),
-                        problem: format!("is the file of subject {subject:?}, whom dataset.split does not name"),
-                        fix: "add the subject to dataset.split, or remove the file".into(),
-                    });
+                    return Err(Error::bad_dataset(
+                        dir.join(&name),
+                        format!("is the file of subject {subject:?}, whom dataset.split does not name"),
+                        "add the subject to dataset.split, or remove the file",
+                    ));
                 }
                 files.push((subject.to_string(), name));
             }
         }
         if files.is_empty() {
-            return Err(Error::BadDataset {
-                path: dir.to_path_buf(),
-                problem: "holds no sbj_N.csv files".into(),
-                fix: "pass --data-dir the folder of WEAR's inertial CSV files, or see `pim datasets`".into(),
-            });
+            return Err(Error::bad_dataset(
+                dir,
+                "holds no sbj_N.csv files",
+                "pass --data-dir the folder of WEAR's inertial CSV files, or see `pim datasets`",
+            ));
         }
         progress.set_length(files.len() as u64);
         let per_file: Vec<(Vec<Recording>, usize, usize)> = files
@@ -68,17 +68,10 @@ fn read_file(
     subject: &str,
     config: &DatasetConfig,
 ) -> Result<(Vec<Recording>, usize, usize)> {
-    let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| Error::BadDataset {
-        path: path.to_path_buf(),
-        problem: format!("cannot be read ({e})"),
-        fix: "check the file is readable".into(),
-    })?;
-    let bad = |line: u64, problem: String, fix: &str| Error::BadRow {
-        path: path.to_path_buf(),
-        line,
-        problem,
-        fix: fix.into(),
-    };
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| Error::bad_dataset(path, format!("cannot be read ({e})"), "check the file is readable"))?;
+    let bad = |line: u64, problem: String, fix: &str| Error::bad_row(path, line, problem, fix);
     let header = reader.headers().map_err(|e| bad(1, e.to_string(), "repair the file"))?.clone();
     let (label_at, columns) = header_columns(&header, config).map_err(|(problem, fix)| bad(1, problem, fix))?;
     let channels = ChannelLayout::new(config).channels();
