@@ -56,11 +56,19 @@ pub fn load_json<T: DeserializeOwned>(path: &Path, fix: &str) -> Result<T> {
     serde_json::from_str(&text).map_err(|cause| Error::Json { path: path.to_path_buf(), fix: fix.into(), cause })
 }
 
+/// The commit this binary was built from, as `git describe --always --dirty` gives it.
+pub const PIM_COMMIT: &str =
+    git_version::git_version!(args = ["--always", "--dirty=-modified", "--abbrev=7"], fallback = "unknown");
+
 /// What every stage writes to `run.json`, the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The pim version that wrote the folder.
     pub pim_version: String,
+    /// The commit pim was built from (`git describe`, `-modified` if the tree had
+    /// uncommitted changes; `unknown` outside a git checkout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pim_commit: Option<String>,
     /// `pseudo-label`, `pretrain`, `finetune` or `eval`.
     pub stage: String,
     /// The command line of the process.
@@ -86,6 +94,7 @@ impl RunRecord {
     pub fn new(stage: &str, seed: u64, notices: &[String], details: serde_json::Value) -> Self {
         RunRecord {
             pim_version: env!("CARGO_PKG_VERSION").into(),
+            pim_commit: Some(PIM_COMMIT.into()),
             stage: stage.into(),
             command: std::env::args().collect(),
             seed,

@@ -64,6 +64,13 @@ fn bundled_sample_gives_304_windows_of_22_quantities_with_bins_in_range() {
     assert_eq!(run["stage"], "pseudo-label");
     assert_eq!(run["details"]["windows_by_split"]["validation"], 38);
     assert_eq!(run["details"]["quantities"][7]["yaw_source"], "magnetometer");
+    // The commit that built pim is the checkout's HEAD (tests build from it).
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=7", "HEAD"]).output();
+    if let Some(head) = head.ok().filter(|h| h.status.success()) {
+        let head = String::from_utf8(head.stdout).unwrap();
+        let commit = run["pim_commit"].as_str().unwrap();
+        assert!(commit.starts_with(head.trim()), "run.json's pim_commit {commit:?} is not HEAD {head:?}");
+    }
 }
 
 #[test]
