@@ -6,7 +6,8 @@
 //! loads the weights of 16 consecutive output channels as one vector and multiplies them by
 //! one input sample broadcast to every lane. Every load is whole (vectorising over time
 //! instead needs a load straddling two cache lines at every tap, and measured 1.6 times
-//! slower), and neither kernel transposes anything.
+//! slower). Only the weight gradient copies its input channels-first, so that a task,
+//! which reads one input channel, reads contiguous samples.
 //!
 //! Two kernels cover every pass of a convolution and of a transposed convolution:
 //! - [`correlate`]: `y[b, t, o] = sum_i sum_k w[o, i, k] * x~[b, t + k, i]`, where `x~` is
