@@ -691,6 +691,69 @@ mod tests {
         }
     }
 
+    /// The documented summation order, in f32 with one rounding per term: correlate sums
+    /// tap, then channel, then adds the bias; weight_grad sums window, then step.
+    fn correlate_in_order(input: &[f32], weight: &[f32], bias: &[f32], s: Correlation) -> Vec<f32> {
+        let out_len = s.out_len();
+        let mut out = vec![0f32; s.batch * out_len * s.out_channels];
+        for b in 0..s.batch {
+            for t in 0..out_len {
+                for o in 0..s.out_channels {
+                    let mut acc = 0f32;
+                    for k in 0..s.kernel {
+                        for i in 0..s.in_channels {
+                            let u = (t + k).checked_sub(s.pad).filter(|&u| u < s.in_len);
+                            let x = u.map_or(0.0, |u| input[(b * s.in_len + u) * s.in_channels + i]);
+                            acc = weight[(o * s.in_channels + i) * s.kernel + k].mul_add(x, acc);
+                        }
+                    }
+                    out[(b * out_len + t) * s.out_channels + o] = acc + bias[o];
+                }
+            }
+        }
+        out
+    }
+
+    fn weight_grad_in_order(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f32> {
+        let mut dw = vec![0f32; s.out_channels * s.in_channels * s.kernel];
+        for o in 0..s.out_channels {
+            for i in 0..s.in_channels {
+                for k in 0..s.kernel {
+                    let mut acc = 0f32;
+                    for b in 0..s.batch {
+                        for t in 0..s.grad_len {
+                            let x = x[(b * s.x_len + t + k) * s.in_channels + i];
+                            acc = g[(b * s.grad_len + t) * s.out_channels + o].mul_add(x, acc);
+                        }
+                    }
+                    dw[(o * s.in_channels + i) * s.kernel + k] = acc;
+                }
+            }
+        }
+        dw
+    }
+
+    #[test]
+    fn kernels_sum_in_the_documented_order_to_the_bit() {
+        // Batches across several weight-gradient passes of 8 windows, and a padded input.
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for (batch, in_channels, in_len, out_channels, kernel, pad) in [(19, 5, 30, 40, 7, 0), (9, 3, 12, 17, 4, 3)] {
+            let s = Correlation { batch, in_channels, in_len, out_channels, kernel, pad };
+            let input = random(&mut rng, batch * in_channels * in_len);
+            let weight = random(&mut rng, out_channels * in_channels * kernel);
+            let bias = random(&mut rng, out_channels);
+            let grad_len = in_len + 1 - kernel;
+            let w = WeightGrad { batch, out_channels, grad_len, in_channels, x_len: in_len, kernel };
+            let g = random(&mut rng, batch * out_channels * grad_len);
+            let want = (correlate_in_order(&input, &weight, &bias, s), weight_grad_in_order(&input, &g, w));
+            for level in levels() {
+                let got = (correlate(level, &input, &weight, Some(&bias), false, s), weight_grad(level, &input, &g, w));
+                assert!(got.0 == want.0, "{level:?} correlate {s:?}");
+                assert!(got.1 == want.1, "{level:?} weight_grad {w:?}");
+            }
+        }
+    }
+
     #[test]
     fn one_tap_one_channel_by_hand() {
         // y = 2 x + 1 with a 1-tap kernel; ReLU cuts the negative ones.
