@@ -101,14 +101,14 @@ fn usc_had_takes_the_activity_from_the_file_name() {
     check("usc-had", &fixtures().join("usc-had"), &config);
 }
 
-#[test]
-fn usc_had_refuses_a_half_extracted_archive_naming_the_missing_file() {
+/// A copy of the USC-HAD fixture (3 subjects, trials a1t1 and a2t1) without `left_out`.
+fn usc_had_copy(left_out: Option<(&str, &str)>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("USC-HAD");
     for subject in ["Subject1", "Subject2", "Subject3"] {
         std::fs::create_dir_all(copy.join(subject)).unwrap();
         for trial in ["a1t1.mat", "a2t1.mat"] {
-            if (subject, trial) != ("Subject2", "a2t1.mat") {
+            if left_out != Some((subject, trial)) {
                 std::fs::copy(
                     fixtures().join("usc-had/USC-HAD").join(subject).join(trial),
                     copy.join(subject).join(trial),
@@ -117,9 +117,36 @@ fn usc_had_refuses_a_half_extracted_archive_naming_the_missing_file() {
             }
         }
     }
+    dir
+}
+
+#[test]
+fn usc_had_refuses_a_half_extracted_archive_naming_the_missing_file() {
+    let dir = usc_had_copy(Some(("Subject2", "a2t1.mat")));
     let config = preset("usc-had", &["Subject1"], &["Subject2"], &["Subject3"]);
     let error = read_dataset(dir.path(), &config, &ProgressBar::hidden()).unwrap_err().to_string();
     assert!(error.contains("Subject2/a2t1.mat") && error.contains("is missing, but 2 of 3"), "{error}");
+}
+
+#[test]
+fn usc_had_skips_plot_scripts_and_names_stray_files_and_missing_subjects() {
+    let config = preset("usc-had", &["Subject1"], &["Subject2"], &["Subject3"]);
+    let read = |dir: &Path| read_dataset(dir, &config, &ProgressBar::hidden());
+    let dir = usc_had_copy(None);
+    let subject1 = dir.path().join("USC-HAD/Subject1");
+    std::fs::write(subject1.join("plot_trial.m"), "% the release's plotting script").unwrap();
+    assert!(read(dir.path()).is_ok(), "a .m script next to the trials is skipped");
+    std::fs::write(subject1.join("notes.txt"), "x").unwrap();
+    let stray = read(dir.path()).unwrap_err().to_string();
+    assert!(stray.contains("Subject1/notes.txt") && stray.contains("is not a USC-HAD trial file"), "{stray}");
+    std::fs::remove_file(subject1.join("notes.txt")).unwrap();
+    std::fs::copy(subject1.join("a1t1.mat"), subject1.join("a99t1.mat")).unwrap();
+    let unknown = read(dir.path()).unwrap_err().to_string();
+    assert!(unknown.contains("a99t1.mat") && unknown.contains("activity 99, which dataset.classes"), "{unknown}");
+    std::fs::remove_file(subject1.join("a99t1.mat")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("USC-HAD/Subject3")).unwrap();
+    let missing = read(dir.path()).unwrap_err().to_string();
+    assert!(missing.contains("Subject3") && missing.contains("is missing (the subject is named"), "{missing}");
 }
 
 #[test]

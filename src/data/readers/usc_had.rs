@@ -69,11 +69,7 @@ fn trial_of(name: &str) -> Option<(String, String)> {
 /// the config and for completeness.
 fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, String, String)>> {
     if !root.is_dir() {
-        return Err(Error::bad_dataset(
-            root.to_path_buf(),
-            "is not a folder",
-            "pass --data-dir the folder holding USC-HAD/",
-        ));
+        return Err(Error::bad_dataset(root, "is not a folder", "pass --data-dir the folder holding USC-HAD/"));
     }
     let mut files: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, is_dir) in list_folder(root)? {
@@ -87,51 +83,10 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
                 "remove it, or add the subject to dataset.split",
             ));
         }
-        let mut trials = BTreeSet::new();
-        for (file, is_dir) in list_folder(&root.join(&name))? {
-            match trial_of(&file) {
-                Some((activity, _)) if !is_dir => {
-                    if config.class_by_id(&activity).is_none() {
-                        return Err(Error::bad_dataset(
-                            root.join(&name).join(&file),
-                            format!("is a trial of activity {activity}, which dataset.classes does not name"),
-                            "add the activity to dataset.classes, or remove the file",
-                        ));
-                    }
-                    trials.insert(file);
-                }
-                _ if file.ends_with(".m") => {} // the release's plotting scripts
-                _ => {
-                    return Err(Error::bad_dataset(
-                        root.join(&name).join(&file),
-                        "is not a USC-HAD trial file (a<activity>t<trial>.mat)",
-                        "remove it from the dataset folder",
-                    ));
-                }
-            }
-        }
+        let trials = trial_files(&root.join(&name), config)?;
         files.insert(name, trials);
     }
-    for subject in config.split.subjects() {
-        if !files.contains_key(subject) {
-            return Err(Error::bad_dataset(
-                root.join(subject),
-                "is missing (the subject is named in dataset.split)",
-                "extract the complete USC-HAD (see `pim datasets`), or remove the subject from dataset.split",
-            ));
-        }
-    }
-    let all: BTreeSet<&String> = files.values().flatten().collect();
-    for (subject, trials) in &files {
-        if let Some(missing) = all.iter().find(|f| !trials.contains(f.as_str())) {
-            let holders = files.values().filter(|t| t.contains(missing.as_str())).count();
-            return Err(Error::bad_dataset(
-                root.join(subject).join(missing),
-                format!("is missing, but {holders} of {} subject folders hold it", files.len()),
-                "re-extract the dataset: every subject folder must hold the same trials",
-            ));
-        }
-    }
+    check_complete(root, &files, config)?;
     Ok(files
         .iter()
         .flat_map(|(subject, trials)| {
@@ -141,6 +96,58 @@ fn list_trials(root: &Path, config: &DatasetConfig) -> Result<Vec<(String, Strin
             })
         })
         .collect())
+}
+
+/// The trial files of one subject folder, each of an activity the config names; the
+/// release's plotting scripts (`.m`) are skipped, anything else is refused.
+fn trial_files(subject_dir: &Path, config: &DatasetConfig) -> Result<BTreeSet<String>> {
+    let mut trials = BTreeSet::new();
+    for (file, is_dir) in list_folder(subject_dir)? {
+        match trial_of(&file) {
+            Some((activity, _)) if !is_dir => {
+                if config.class_by_id(&activity).is_none() {
+                    return Err(Error::bad_dataset(
+                        subject_dir.join(&file),
+                        format!("is a trial of activity {activity}, which dataset.classes does not name"),
+                        "add the activity to dataset.classes, or remove the file",
+                    ));
+                }
+                trials.insert(file);
+            }
+            _ if file.ends_with(".m") => {}
+            _ => {
+                return Err(Error::bad_dataset(
+                    subject_dir.join(&file),
+                    "is not a USC-HAD trial file (a<activity>t<trial>.mat)",
+                    "remove it from the dataset folder",
+                ));
+            }
+        }
+    }
+    Ok(trials)
+}
+
+/// Every subject of the split has a folder, and every folder holds the same trials.
+fn check_complete(root: &Path, files: &BTreeMap<String, BTreeSet<String>>, config: &DatasetConfig) -> Result<()> {
+    if let Some(subject) = config.split.subjects().find(|subject| !files.contains_key(*subject)) {
+        return Err(Error::bad_dataset(
+            root.join(subject),
+            "is missing (the subject is named in dataset.split)",
+            "extract the complete USC-HAD (see `pim datasets`), or remove the subject from dataset.split",
+        ));
+    }
+    let all: BTreeSet<&String> = files.values().flatten().collect();
+    for (subject, trials) in files {
+        if let Some(missing) = all.iter().find(|f| !trials.contains(f.as_str())) {
+            let holders = files.values().filter(|t| t.contains(missing.as_str())).count();
+            return Err(Error::bad_dataset(
+                root.join(subject).join(missing),
+                format!("is missing, but {holders} of {} subject folders hold it", files.len()),
+                "re-extract the dataset: every subject folder must hold the same trials",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// (channel row, column of `sensor_readings`, unit factor) for every channel.
