@@ -65,12 +65,26 @@ fn bundled_sample_gives_304_windows_of_22_quantities_with_bins_in_range() {
     assert_eq!(run["details"]["windows_by_split"]["validation"], 38);
     assert_eq!(run["details"]["quantities"][7]["yaw_source"], "magnetometer");
     // The commit that built pim is the checkout's HEAD (tests build from it).
-    let head = std::process::Command::new("git").args(["rev-parse", "--short=7", "HEAD"]).output();
-    if let Some(head) = head.ok().filter(|h| h.status.success()) {
-        let head = String::from_utf8(head.stdout).unwrap();
+    if let Some(head) = head_commit() {
         let commit = run["pim_commit"].as_str().unwrap();
-        assert!(commit.starts_with(head.trim()), "run.json's pim_commit {commit:?} is not HEAD {head:?}");
+        assert!(commit.starts_with(&head), "run.json's pim_commit {commit:?} is not HEAD {head:?}");
     }
+}
+
+/// The checkout's HEAD, abbreviated to 7 digits, where git can tell.
+fn head_commit() -> Option<String> {
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=7", "HEAD"]).output().ok()?;
+    head.status.success().then(|| String::from_utf8(head.stdout).unwrap().trim().to_string())
+}
+
+#[test]
+fn version_names_the_commit() {
+    let version = env!("CARGO_PKG_VERSION");
+    let expected = match head_commit() {
+        Some(head) => format!("pim {version} (commit {head}"),
+        None => format!("pim {version} (commit "),
+    };
+    pim().arg("--version").assert().success().stdout(contains(expected));
 }
 
 #[test]

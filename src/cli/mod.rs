@@ -23,10 +23,15 @@ pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::Result;
+use crate::output::PIM_COMMIT;
+
+/// What `pim --version` prints after the name: the version and the commit that built it.
+static VERSION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} (commit {PIM_COMMIT})", env!("CARGO_PKG_VERSION")));
 
 /// Physics-informed multi-task pre-training for IMU activity recognition with few labels.
 #[derive(Debug, Parser)]
-#[command(name = "pim", version, about, propagate_version = true)]
+#[command(name = "pim", version = VERSION.as_str(), about, propagate_version = true)]
 pub struct Cli {
     /// Print no progress bars or summaries (errors still go to stderr).
     #[arg(short, long, global = true)]
