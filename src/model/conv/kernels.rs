@@ -562,40 +562,52 @@ mod tests {
 
     use super::*;
 
-    /// The definition, summed in f64: the slow oracle (time-major, as the kernels).
-    fn correlate_naive(input: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool, s: Correlation) -> Vec<f64> {
+    /// Every output of a correlation without its bias, summed tap, then channel, in the
+    /// kernels' layouts (time-major), each term added by `step(sum, weight, x)`.
+    fn correlate_sums<T: Copy>(
+        input: &[f32],
+        weight: &[f32],
+        s: Correlation,
+        zero: T,
+        step: impl Fn(T, f32, f32) -> T,
+    ) -> Vec<T> {
         let out_len = s.out_len();
-        let mut out = vec![0f64; s.batch * s.out_channels * out_len];
+        let mut out = vec![zero; s.batch * out_len * s.out_channels];
         for b in 0..s.batch {
-            for o in 0..s.out_channels {
-                for t in 0..out_len {
-                    let mut sum = bias.map_or(0.0, |b| f64::from(b[o]));
-                    for i in 0..s.in_channels {
-                        for k in 0..s.kernel {
-                            let u = (t + k) as isize - s.pad as isize;
-                            if u >= 0 && (u as usize) < s.in_len {
-                                let x = input[(b * s.in_len + u as usize) * s.in_channels + i];
-                                sum += f64::from(weight[(o * s.in_channels + i) * s.kernel + k]) * f64::from(x);
-                            }
+            for t in 0..out_len {
+                for o in 0..s.out_channels {
+                    let mut sum = zero;
+                    for k in 0..s.kernel {
+                        for i in 0..s.in_channels {
+                            let u = (t + k).checked_sub(s.pad).filter(|&u| u < s.in_len);
+                            let x = u.map_or(0.0, |u| input[(b * s.in_len + u) * s.in_channels + i]);
+                            sum = step(sum, weight[(o * s.in_channels + i) * s.kernel + k], x);
                         }
                     }
-                    out[(b * out_len + t) * s.out_channels + o] = if relu { sum.max(0.0) } else { sum };
+                    out[(b * out_len + t) * s.out_channels + o] = sum;
                 }
             }
         }
         out
     }
 
-    fn weight_grad_naive(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f64> {
-        let mut dw = vec![0f64; s.out_channels * s.in_channels * s.kernel];
+    /// Every weight gradient, summed window, then step, each term added by `step(sum, g, x)`.
+    fn weight_grad_sums<T: Copy>(
+        x: &[f32],
+        g: &[f32],
+        s: WeightGrad,
+        zero: T,
+        step: impl Fn(T, f32, f32) -> T,
+    ) -> Vec<T> {
+        let mut dw = vec![zero; s.out_channels * s.in_channels * s.kernel];
         for o in 0..s.out_channels {
             for i in 0..s.in_channels {
                 for k in 0..s.kernel {
-                    let mut sum = 0f64;
+                    let mut sum = zero;
                     for b in 0..s.batch {
                         for t in 0..s.grad_len {
-                            sum += f64::from(g[(b * s.grad_len + t) * s.out_channels + o])
-                                * f64::from(x[(b * s.x_len + t + k) * s.in_channels + i]);
+                            let x = x[(b * s.x_len + t + k) * s.in_channels + i];
+                            sum = step(sum, g[(b * s.grad_len + t) * s.out_channels + o], x);
                         }
                     }
                     dw[(o * s.in_channels + i) * s.kernel + k] = sum;
@@ -603,6 +615,17 @@ mod tests {
             }
         }
         dw
+    }
+
+    /// The definition, summed in f64: the slow oracle.
+    fn correlate_naive(input: &[f32], weight: &[f32], bias: &[f32], relu: bool, s: Correlation) -> Vec<f64> {
+        let sums = correlate_sums(input, weight, s, 0f64, |sum, w, x| sum + f64::from(w) * f64::from(x));
+        let with_bias = sums.iter().enumerate().map(|(n, sum)| sum + f64::from(bias[n % s.out_channels]));
+        with_bias.map(|v| if relu { v.max(0.0) } else { v }).collect()
+    }
+
+    fn weight_grad_naive(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f64> {
+        weight_grad_sums(x, g, s, 0f64, |sum, g, x| sum + f64::from(g) * f64::from(x))
     }
 
     fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
@@ -649,7 +672,7 @@ mod tests {
             let weight = random(&mut rng, out_channels * in_channels * kernel);
             let bias = random(&mut rng, out_channels);
             for relu in [false, true] {
-                let want = correlate_naive(&input, &weight, Some(&bias), relu, s);
+                let want = correlate_naive(&input, &weight, &bias, relu, s);
                 for level in levels() {
                     let got = correlate(level, &input, &weight, Some(&bias), relu, s);
                     assert_close(&got, &want, in_channels * kernel + 1, &format!("{level:?} {s:?} relu {relu}"));
@@ -691,46 +714,15 @@ mod tests {
         }
     }
 
-    /// The documented summation order, in f32 with one rounding per term: correlate sums
-    /// tap, then channel, then adds the bias; weight_grad sums window, then step.
+    /// The documented summation order, in f32 with one rounding per term, as the kernels'
+    /// fused multiply-adds: correlate adds the bias last.
     fn correlate_in_order(input: &[f32], weight: &[f32], bias: &[f32], s: Correlation) -> Vec<f32> {
-        let out_len = s.out_len();
-        let mut out = vec![0f32; s.batch * out_len * s.out_channels];
-        for b in 0..s.batch {
-            for t in 0..out_len {
-                for o in 0..s.out_channels {
-                    let mut acc = 0f32;
-                    for k in 0..s.kernel {
-                        for i in 0..s.in_channels {
-                            let u = (t + k).checked_sub(s.pad).filter(|&u| u < s.in_len);
-                            let x = u.map_or(0.0, |u| input[(b * s.in_len + u) * s.in_channels + i]);
-                            acc = weight[(o * s.in_channels + i) * s.kernel + k].mul_add(x, acc);
-                        }
-                    }
-                    out[(b * out_len + t) * s.out_channels + o] = acc + bias[o];
-                }
-            }
-        }
-        out
+        let sums = correlate_sums(input, weight, s, 0f32, |sum, w, x| w.mul_add(x, sum));
+        sums.iter().enumerate().map(|(n, sum)| sum + bias[n % s.out_channels]).collect()
     }
 
     fn weight_grad_in_order(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f32> {
-        let mut dw = vec![0f32; s.out_channels * s.in_channels * s.kernel];
-        for o in 0..s.out_channels {
-            for i in 0..s.in_channels {
-                for k in 0..s.kernel {
-                    let mut acc = 0f32;
-                    for b in 0..s.batch {
-                        for t in 0..s.grad_len {
-                            let x = x[(b * s.x_len + t + k) * s.in_channels + i];
-                            acc = g[(b * s.grad_len + t) * s.out_channels + o].mul_add(x, acc);
-                        }
-                    }
-                    dw[(o * s.in_channels + i) * s.kernel + k] = acc;
-                }
-            }
-        }
-        dw
+        weight_grad_sums(x, g, s, 0f32, |sum, g, x| g.mul_add(x, sum))
     }
 
     #[test]
