@@ -378,7 +378,7 @@ pub fn weight_grad(level: SimdLevel, x: &[f32], grad: &[f32], shape: WeightGrad)
     // channel, so its samples are contiguous instead of one per cache line.
     let rows = s.grad_len + kernel_padded - 1;
     let operands = GradOperands {
-        g: pad_time_major(grad, s.batch, s.grad_len, s.out_channels, s.grad_len, channels_padded),
+        g: pad_channels(grad, s.out_channels, channels_padded),
         x: channels_first(x, s.batch, s.x_len, s.in_channels, rows),
         shape: s,
         channels_padded,
@@ -408,24 +408,15 @@ pub fn weight_grad(level: SimdLevel, x: &[f32], grad: &[f32], shape: WeightGrad)
     dw
 }
 
-/// `[batch, len, channels]` as `[batch, len_to, channels_to]`: cut or zero-padded in time,
-/// zero-padded in channels; borrowed when nothing changes.
-fn pad_time_major(
-    source: &[f32],
-    batch: usize,
-    len: usize,
-    channels: usize,
-    len_to: usize,
-    channels_to: usize,
-) -> Cow<'_, [f32]> {
-    if len == len_to && channels == channels_to {
+/// Rows of `channels` values as rows of `channels_to`, zero-padded; borrowed when the
+/// widths match.
+fn pad_channels(source: &[f32], channels: usize, channels_to: usize) -> Cow<'_, [f32]> {
+    if channels == channels_to {
         return Cow::Borrowed(source);
     }
-    let mut padded = vec![0f32; batch * len_to * channels_to];
-    padded.par_chunks_mut(len_to * channels_to).zip(source.par_chunks(len * channels)).for_each(|(out, window)| {
-        for (row, samples) in out.chunks_mut(channels_to).zip(window.chunks(channels)) {
-            row[..channels].copy_from_slice(samples);
-        }
+    let mut padded = vec![0f32; source.len() / channels * channels_to];
+    padded.par_chunks_mut(channels_to).zip(source.par_chunks(channels)).for_each(|(row, samples)| {
+        row[..channels].copy_from_slice(samples);
     });
     Cow::Owned(padded)
 }
