@@ -4,7 +4,7 @@ quirks each reader must handle, and what an independent reading of them must giv
 
 Writes tests/fixtures/readers/<dataset>/ and tests/fixtures/readers/expected.json: for every
 dataset, the recordings (subject, activity, source, start, samples as [channels][time] in SI
-units) and the number of samples filled in. tests/readers.rs reads the fixtures with pim's
+units) and the number of samples filled in. tests/integration/readers.rs reads the fixtures with pim's
 readers and compares. The expected values come from numpy and scipy (np.interp for gaps and
 resampling, scipy.io for MATLAB files), not from pim's code.
 

@@ -9,7 +9,7 @@
 //! one removed (fewer bins, with a warning). A value's bin is the number of inner edges
 //! `<= x` (`np.searchsorted(edges[1:-1], x, side="right")`): below the fitted range is bin
 //! 0, above it the last bin. A constant column gets edges `[c, c]`, one bin, and a
-//! warning, as scikit-learn does. Checked against scikit-learn in `tests/golden.rs`.
+//! warning, as scikit-learn does. Checked against scikit-learn in `tests/integration/golden.rs`.
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@
 //! the padded signal continuous at the ends, which keeps the brick wall from ringing there.
 //!
 //! Tested against a naive O(L^2) DFT with the same mask ([`tests`]) and against numpy
-//! (`tests/golden.rs`, `scripts/reference/`).
+//! (`tests/integration/golden.rs`, `scripts/reference/`).
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //!
 //! Every kernel is tested three ways: hand-worked cases, an independent slow oracle on
 //! seeded random input, and golden values from the numpy/scikit-learn reference in
-//! `scripts/reference/` (`tests/golden.rs`).
+//! `scripts/reference/` (`tests/integration/golden.rs`).
 
 pub mod config;
 pub mod dtw;

@@ -2,13 +2,11 @@
 //! --dataset usc-had`, when `../shared` holds the archive (CI has it); skipped with a
 //! message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target folder's temporary space.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{pim, read_csv, root, skip_without_data};
+use crate::common::{pim, read_csv, root, skip_without_data};
 
 fn extracted_usc_had() -> Option<PathBuf> {
     let script = root().join("../shared/data/usc-had/extract.sh");

@@ -2,12 +2,10 @@
 //! runs and reports; a grid killed between its two cells resumes without redoing the
 //! finished one and ends with the uninterrupted run's scores; a changed grid is refused.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{fixture, pim, read_csv, root, scores_from_predictions};
+use crate::common::{fixture, pim, read_csv, root, scores_from_predictions};
 use pim::grid::run::EXIT_AFTER_CELLS_VAR;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;

@@ -2,12 +2,10 @@
 //! archive (CI has it); skipped with a message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target
 //! folder's temporary space.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{pseudo_label, read_csv, root, shared_dsads_archive, skip_without_data};
+use crate::common::{pseudo_label, read_csv, root, shared_dsads_archive, skip_without_data};
 
 fn extracted_dsads() -> Option<PathBuf> {
     let archive = shared_dsads_archive()?;

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: fixture paths, a `pim` command builder, and
 //! copies of fixtures into temporary folders that a test may break.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::fs;
 use std::path::{Path, PathBuf};

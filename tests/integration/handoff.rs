@@ -2,11 +2,9 @@
 //! Python: the export's names, shapes and metadata, and a naive re-implementation of the
 //! encoder on the exported tensors that must reproduce `pim embed`'s embeddings.
 
-mod common;
-
 use std::fs;
 
-use common::{pim, root};
+use crate::common::{pim, root};
 use ndarray::{Array1, Array2, Array3, ArrayView2, s};
 use ndarray_npy::ReadNpyExt;
 use safetensors::SafeTensors;

@@ -3,12 +3,10 @@
 //! inputs of the training stages (labels of another config, a checkpoint of another
 //! architecture, too many shots, a missing file).
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{files_in, finetune, fixture, pim, pseudo_label, root, scores_from_predictions};
+use crate::common::{copy_dir, files_in, finetune, fixture, pim, pseudo_label, root, scores_from_predictions};
 use pim::train::pretrain::EXIT_AFTER_EPOCH_VAR;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
@@ -413,7 +411,7 @@ fn quiet_folds_one_notice_per_class_into_one_line() {
 fn the_dataset_chain_runs_by_name_with_default_folders() {
     let work = tempfile::tempdir().unwrap();
     let data_root = work.path().join("data");
-    common::copy_dir(&sample(), &data_root.join("dsads"));
+    copy_dir(&sample(), &data_root.join("dsads"));
     let stage = |args: &[&str]| {
         let output = pim().current_dir(work.path()).env("PIM_DATA", &data_root).arg("-q").args(args).output().unwrap();
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));

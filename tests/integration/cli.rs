@@ -1,12 +1,10 @@
 //! `pim pseudo-label` as a black box: the bundled sample end to end, the generic CSV
 //! format, and every kind of bad input giving one clear error, exit code 1 and no output.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::{copy_dir, files_in, fixture, pim, pseudo_label, read_csv, root};
+use crate::common::{copy_dir, files_in, fixture, pim, pseudo_label, read_csv, root};
 use predicates::str::contains;
 
 const OUTPUTS: [&str; 7] =

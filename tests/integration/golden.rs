@@ -3,9 +3,7 @@
 //! scikit-learn's KBinsDiscretizer) wrote `tests/fixtures/golden/*.json`; these tests
 //! recompute the same numbers in Rust.
 
-mod common;
-
-use common::{fixture, root};
+use crate::common::{fixture, root};
 use indicatif::ProgressBar;
 use ndarray::Array2;
 use pim::PimConfig;
