@@ -353,6 +353,11 @@ fn edit_labels(labels: &Path, edit: impl FnOnce(&mut Vec<String>)) {
     fs::write(&path, lines.join("\n") + "\n").unwrap();
 }
 
+/// `pim inspect-labels` on `labels` fails with exit code 1 and `message`.
+fn inspect_labels_refuses(labels: &Path, message: &str) {
+    pim().args(["inspect-labels", "--labels"]).arg(labels).assert().failure().code(1).stderr(contains(message));
+}
+
 #[test]
 fn a_bin_beyond_the_discretisers_count_is_named_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
@@ -367,13 +372,7 @@ fn a_bin_beyond_the_discretisers_count_is_named_not_a_panic() {
         .failure()
         .code(1)
         .stderr(contains("labels.csv:6: bin 11 of speed.torso is out of range: labels.bins is 11 (0 to 10)"));
-    pim()
-        .args(["inspect-labels", "--labels"])
-        .arg(&labels)
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(contains("bin 11 of speed.torso is out of range"));
+    inspect_labels_refuses(&labels, "bin 11 of speed.torso is out of range");
 }
 
 #[test]
@@ -381,13 +380,7 @@ fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
     edit_labels(&labels, |lines| lines.truncate(100));
-    pim()
-        .args(["inspect-labels", "--labels"])
-        .arg(&labels)
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(contains("has 99 rows, but run.json says pim pseudo-label wrote 304 windows"));
+    inspect_labels_refuses(&labels, "has 99 rows, but run.json says pim pseudo-label wrote 304 windows");
 }
 
 #[test]
