@@ -26,8 +26,8 @@ cp "$from/grid.json" "$to/grid.json"
 dest=$(cd "$to" && pwd)
 (
     cd "$from"
-    { find cells -name cell.json -print0 2>/dev/null
-      find pretrain \( -name metrics.csv -o -name checkpoints.json \) -print0 2>/dev/null; } |
+    { find cells -name cell.json -print0 2>/dev/null || true
+      find pretrain \( -name metrics.csv -o -name checkpoints.json \) -print0 2>/dev/null || true; } |
         xargs -0 -r cp --parents -t "$dest"
 )
 echo "$(find "$to/cells" -name cell.json 2>/dev/null | wc -l) cells copied from $from to $to" >&2
