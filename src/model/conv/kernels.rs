@@ -137,9 +137,10 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
     embeddings.par_chunks_mut(in_channels).zip(windows.par_chunks(channels * time)).for_each_init(
         || sizes.iter().map(|&n| vec![0f32; n]).collect::<Vec<_>>(),
         |buffers, (embedding, window)| {
-            for (c, row) in window.chunks(time).enumerate() {
-                for (t, &v) in row.iter().enumerate() {
-                    buffers[0][t * channels + c] = v;
+            // Channels-first to time-major, reading the window in order (it comes from memory).
+            for (c, row) in window.chunks_exact(time).enumerate() {
+                for (&v, to) in row.iter().zip(buffers[0][c..].iter_mut().step_by(channels)) {
+                    *to = v;
                 }
             }
             for (l, plan) in plans.iter().enumerate() {
@@ -148,11 +149,10 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
                 plan.run(input, &mut rest[0][..out]);
             }
             embedding.fill(f32::NEG_INFINITY);
-            for row in buffers[plans.len()].chunks(in_channels) {
+            for row in buffers[plans.len()].chunks_exact(in_channels) {
                 for (m, &v) in embedding.iter_mut().zip(row) {
-                    if v > *m || v.is_nan() {
-                        *m = v;
-                    }
+                    // NaN wins, as in Burn's max; a select without branches, which vectorises.
+                    *m = if (v > *m) | v.is_nan() { v } else { *m };
                 }
             }
         },

@@ -11,7 +11,8 @@ mod tests;
 
 use std::sync::OnceLock;
 
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Dispatch, DispatchDevice, Flex};
 use burn::nn::conv::{Conv1d, ConvTranspose1d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -85,23 +86,32 @@ pub fn encode(convs: &[Conv1d], windows: &Tensor<3>) -> Option<Tensor<2>> {
     if device.is_autodiff() || !direct(windows) {
         return None;
     }
-    let values = |tensor: Tensor<1>| tensor.into_data().try_to_vec::<f32>().expect("f32 parameters");
-    let parameters: Vec<(Vec<f32>, Vec<f32>, [usize; 3])> = convs
+    // The flex tensors' own storage, read in place: a batch of windows is megabytes, and
+    // copying it out (`into_data`) took a tenth of the pass.
+    let flex = |tensor: Tensor<1>| op::row_major(tensor.try_into_primitive::<Flex>().expect("a flex tensor"));
+    let parameters: Vec<(FlexTensor, Option<FlexTensor>, [usize; 3])> = convs
         .iter()
         .map(|conv| {
             let weight = conv.weight.val();
             let dims = weight.dims();
-            let bias = conv.bias.as_ref().map_or_else(|| vec![0.0; dims[0]], |b| values(b.val()));
-            (values(weight.reshape([dims.iter().product::<usize>()])), bias, dims)
+            let bias = conv.bias.as_ref().map(|b| flex(b.val()));
+            (flex(weight.reshape([dims.iter().product::<usize>()])), bias, dims)
         })
         .collect();
+    let zeros: Vec<Vec<f32>> = parameters.iter().map(|(_, _, dims)| vec![0.0; dims[0]]).collect();
     let layers: Vec<kernels::Layer> = parameters
         .iter()
-        .map(|(weight, bias, dims)| kernels::Layer { weight, bias, out_channels: dims[0], kernel: dims[2] })
+        .zip(&zeros)
+        .map(|((weight, bias, dims), zeros)| kernels::Layer {
+            weight: op::values(weight).0,
+            bias: bias.as_ref().map_or(zeros.as_slice(), |b| op::values(b).0),
+            out_channels: dims[0],
+            kernel: dims[2],
+        })
         .collect();
     let [batch, channels, time] = windows.dims();
-    let inputs = windows.clone().into_data().try_to_vec::<f32>().expect("f32 windows");
-    let embedding = kernels::encode(simd::level(), &inputs, channels, time, &layers);
+    let inputs = op::row_major(windows.clone().try_into_primitive::<Flex>().expect("a flex tensor"));
+    let embedding = kernels::encode(simd::level(), op::values(&inputs).0, channels, time, &layers);
     let filters = layers.last().map_or(channels, |l| l.out_channels);
     Some(Tensor::from_data(TensorData::new(embedding, [batch, filters]), &device))
 }

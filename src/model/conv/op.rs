@@ -46,12 +46,12 @@ pub trait DirectConv: burn::backend::Backend {
 }
 
 /// A flex tensor laid out row-major (copied only if it is not already).
-fn row_major(tensor: FlexTensor) -> FlexTensor {
+pub(super) fn row_major(tensor: FlexTensor) -> FlexTensor {
     if tensor.as_slice::<f32>().is_some() { tensor } else { tensor.to_contiguous() }
 }
 
 /// The values of a row-major f32 tensor, and its dimensions.
-fn values(tensor: &FlexTensor) -> (&[f32], Vec<usize>) {
+pub(super) fn values(tensor: &FlexTensor) -> (&[f32], Vec<usize>) {
     let values = tensor.as_slice::<f32>().expect("direct convolutions take row-major f32 tensors");
     (values, tensor.shape().as_slice().to_vec())
 }
