@@ -16,7 +16,6 @@ use super::run::{Cell, GridResults, PretrainCurve};
 use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
 use super::stats::{MIN_PAIRS, Paired};
-use crate::config::PretrainPool;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::output::save_text;
@@ -121,7 +120,10 @@ pub fn selection_table(choices: &[Choice], shots: &[Shots]) -> String {
     for choice in choices {
         let candidates: Vec<String> =
             choice.candidates.iter().map(|(name, score, n)| format!("{name} {score:.3} ({n})")).collect();
-        let _ = writeln!(text, "| {} | {} | **{}** |", choice.root, candidates.join(", "), choice.chosen);
+        let inductive = choice.inductive.as_ref().map_or_else(String::new, |name| {
+            format!(" (transductive; the best inductive candidate, {name}, is reported beside it)")
+        });
+        let _ = writeln!(text, "| {} | {} | **{}**{inductive} |", choice.root, candidates.join(", "), choice.chosen);
     }
     text
 }
@@ -264,9 +266,7 @@ fn label(grid: &Grid, arm: &Arm) -> String {
         ArmMethod::Transform => "Transformation discrimination",
         ArmMethod::Scratch => "Supervised from scratch",
     };
-    let transductive =
-        arm.method.pretrain_method().is_some() && grid.config_of(arm, 0, 0).pretrain.pool == PretrainPool::AllSubjects;
-    format!("{method} ({}{})", arm.name, if transductive { ", transductive" } else { "" })
+    format!("{method} ({}{})", arm.name, if grid.is_transductive(arm) { ", transductive" } else { "" })
 }
 
 /// The row of an arm: name, label, and the cells it plans per shot count.
@@ -290,7 +290,11 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     let spec = &grid.spec;
     let arm = |name: &str| spec.arms.iter().find(|a| a.name == name).expect("choices name grid arms");
     let choices = choose(&grid, cells, &grid.selection_shots());
-    let chosen: Vec<Row> = choices.iter().map(|c| row(&grid, arm(&c.chosen))).collect();
+    // A choice's arm, then its best inductive candidate's where the chosen one is transductive.
+    let rows_of = |c: &Choice| -> Vec<Row> {
+        std::iter::once(&c.chosen).chain(&c.inductive).map(|name| row(&grid, arm(name))).collect()
+    };
+    let shown: Vec<Row> = choices.iter().flat_map(rows_of).collect();
     let main: Vec<Row> = spec.arms.iter().filter(|a| a.table == Table::Main).map(|a| row(&grid, a)).collect();
     let folds: Vec<String> = grid.folds().iter().map(|f| f.name.clone()).collect();
 
@@ -301,18 +305,20 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         md += &selection_table(&choices, &grid.selection_shots());
     }
     md += "\n## Macro-F1 by labelled windows per class\n\n";
-    md += &markdown_table(cells, &chosen, &spec.shots, Score::MacroF1);
+    md += &markdown_table(cells, &shown, &spec.shots, Score::MacroF1);
     md += "\n## Accuracy by labelled windows per class\n\n";
-    md += &markdown_table(cells, &chosen, &spec.shots, Score::Accuracy);
+    md += &markdown_table(cells, &shown, &spec.shots, Score::Accuracy);
     let pim = choices.iter().position(|c| arm(&c.root).method == ArmMethod::Pim);
     let mut comparisons = Vec::new();
     if let Some(p) = pim {
-        let baselines: Vec<Row> = chosen.iter().enumerate().filter(|&(i, _)| i != p).map(|(_, r)| r.clone()).collect();
+        let baselines: Vec<Row> =
+            choices.iter().enumerate().filter(|&(i, _)| i != p).flat_map(|(_, c)| rows_of(c)).collect();
         md += "\n## PIM against each baseline, paired over the same (fold, seed) cells\n\n\
-               Test macro-F1 of the chosen PIM minus that of each chosen baseline. A difference is called only \
+               Test macro-F1 of the chosen PIM minus that of each chosen baseline (and of its best inductive \
+               variant where the chosen one is transductive). A difference is called only \
                where the 95% bootstrap interval (10,000 resamples of the pairs, seeded) excludes zero, over at \
                least six pairs.\n\n";
-        let (table, found) = paired_table(cells, &chosen[p], &baselines, &spec.shots);
+        let (table, found) = paired_table(cells, &row(&grid, arm(&choices[p].chosen)), &baselines, &spec.shots);
         md += &table;
         comparisons = found;
     }
@@ -322,7 +328,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     }
     if folds.len() > 1 {
         md += "\n## Macro-F1 per fold (mean over seeds)\n\n";
-        md += &per_fold_table(cells, &chosen, &spec.shots, &folds);
+        md += &per_fold_table(cells, &shown, &spec.shots, &folds);
     }
     md += &ablation_section(&grid, cells, pim.map(|p| choices[p].chosen.as_str()));
     if !results.curves.is_empty() {
@@ -334,7 +340,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     let written = [
         ("results.csv", results_csv(cells)),
         ("results.md", md),
-        ("macro_f1.svg", macro_f1_figure(cells, &chosen, &spec.shots, classes)?),
+        ("macro_f1.svg", macro_f1_figure(cells, &shown, &spec.shots, classes)?),
         ("paired_differences.svg", paired_figure(&comparisons, &spec.shots)?),
     ];
     let mut paths = Vec::new();

@@ -17,6 +17,19 @@ pub struct Choice {
     pub candidates: Vec<(String, f64, usize)>,
     /// The candidate chosen (the first of the best, in grid order).
     pub chosen: String,
+    /// Where the chosen candidate pre-trained on the test subjects' windows (transductive),
+    /// the best candidate that did not, so that a reader can compare like with like.
+    pub inductive: Option<String>,
+}
+
+/// The first candidate with the best mean validation macro-F1.
+fn best<'a>(candidates: impl Iterator<Item = &'a (String, f64, usize)>) -> Option<&'a String> {
+    candidates
+        .fold(
+            None,
+            |best: Option<&(String, f64, usize)>, c| if best.is_none_or(|b| c.1 > b.1) { Some(c) } else { best },
+        )
+        .map(|c| &c.0)
 }
 
 /// One choice per main-table arm without a `variant_of`, in grid order, over the cells at
@@ -53,16 +66,14 @@ pub fn choose(grid: &Grid, cells: &[Cell], shots: &[Shots]) -> Vec<Choice> {
                     (name.to_string(), scores.iter().sum::<f64>() / scores.len().max(1) as f64, scores.len())
                 })
                 .collect();
-            let chosen = candidates
-                .iter()
-                .fold(
-                    None,
-                    |best: Option<&(String, f64, usize)>, c| {
-                        if best.is_none_or(|b| c.1 > b.1) { Some(c) } else { best }
-                    },
-                )
-                .map_or_else(|| root.name.clone(), |c| c.0.clone());
-            Choice { root: root.name.clone(), candidates, chosen }
+            let chosen = best(candidates.iter()).unwrap_or(&root.name).clone();
+            let transductive = |name: &str| arms.iter().any(|a| a.name == name && grid.is_transductive(a));
+            let inductive = if transductive(&chosen) {
+                best(candidates.iter().filter(|c| !transductive(&c.0))).cloned()
+            } else {
+                None
+            };
+            Choice { root: root.name.clone(), candidates, chosen, inductive }
         })
         .collect()
 }
@@ -82,6 +93,7 @@ mod tests {
                 {"name": "pim", "method": "pim"},
                 {"name": "pim-last", "method": "pim", "variant_of": "pim"},
                 {"name": "pim-probe", "method": "pim", "variant_of": "pim"},
+                {"name": "pim-all", "method": "pim", "variant_of": "pim", "overrides": {"pretrain": {"pool": "all_subjects"}}},
                 {"name": "scratch", "method": "scratch"},
                 {"name": "pim-speed", "method": "pim", "tasks": ["speed"], "table": "ablation"}
             ]
@@ -135,6 +147,21 @@ mod tests {
         assert_eq!(names, ["pim", "pim-last", "pim-probe"]);
         assert_eq!(choices[0].candidates[2], ("pim-probe".to_string(), 0.62, 2), "compared on the 2-shot cells");
         assert_eq!(choices[1].chosen, "scratch");
+    }
+
+    #[test]
+    fn a_transductive_choice_names_the_best_inductive_candidate_too() {
+        let shots = [Shots::PerClass(2), Shots::PerClass(8)];
+        assert_eq!(choose(&grid(), &cells(), &shots)[0].inductive, None, "pim-last is inductive");
+        let mut with_all = cells();
+        for seed in [0, 1] {
+            for shots in [2, 8] {
+                with_all.push(cell("pim-all", seed, shots, 0.70, 0.95));
+            }
+        }
+        let choice = &choose(&grid(), &with_all, &shots)[0];
+        assert_eq!(choice.chosen, "pim-all");
+        assert_eq!(choice.inductive.as_deref(), Some("pim-last"));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
-use crate::config::PretrainMethod;
 use crate::config::Task;
+use crate::config::{PretrainMethod, PretrainPool};
 use crate::data::config::SplitConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -404,6 +404,12 @@ impl Grid {
     /// The shot counts the report's selection reads.
     pub fn selection_shots(&self) -> Vec<Shots> {
         self.spec.selection.as_ref().map_or_else(|| self.spec.shots.clone(), |s| s.shots.clone())
+    }
+
+    /// Whether an arm pre-trains on every subject's unlabelled windows, the test subjects'
+    /// included (a transductive pool, which every table must say).
+    pub fn is_transductive(&self, arm: &Arm) -> bool {
+        arm.method.pretrain_method().is_some() && self.config_of(arm, 0, 0).pretrain.pool == PretrainPool::AllSubjects
     }
 
     /// The effective config of an arm at a fold and a seed (fine-tuning shots still to set).
