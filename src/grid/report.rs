@@ -378,7 +378,9 @@ fn header(results: &GridResults, grid: &Grid, folds: &[String]) -> String {
 }
 
 /// The ablation of PIM's tasks: the chosen PIM arm and the ablation table's PIM arms, over
-/// the shot counts every one of them has.
+/// the seeds and shot counts every one of them has (the full PIM often has more seeds than
+/// the ablation; comparing unequal cell sets would mix seed spread into the gaps), then the
+/// full PIM minus each subset of its tasks, paired over the same (fold, seed) cells.
 fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> String {
     let arms: Vec<&Arm> = grid
         .spec
@@ -386,12 +388,15 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
         .iter()
         .filter(|a| a.method == ArmMethod::Pim && (a.table == Table::Ablation || Some(a.name.as_str()) == chosen_pim))
         .collect();
+    let seeds: Vec<u64> =
+        grid.spec.seeds.iter().copied().filter(|s| arms.iter().all(|a| grid.seeds_of(a).contains(s))).collect();
+    let cells: Vec<Cell> = cells.iter().filter(|c| seeds.contains(&c.seed)).cloned().collect();
     let rows: Vec<Row> = arms
         .iter()
         .map(|a| {
             let tasks = a.tasks.clone().unwrap_or_else(|| grid.config.pretrain.tasks.clone());
             let tasks = tasks.iter().map(|t| t.name()).collect::<Vec<_>>().join(" + ");
-            (a.name.clone(), format!("{tasks} ({})", a.name), grid.seeds_of(a).len() * grid.folds().len())
+            (a.name.clone(), format!("{tasks} ({})", a.name), seeds.len() * grid.folds().len())
         })
         .collect();
     let shots: Vec<Shots> = grid
@@ -406,7 +411,24 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
     if rows.len() < 2 || shots.is_empty() {
         return String::new();
     }
-    format!("\n## Ablation: PIM's pretext tasks (macro-F1)\n\n{}", markdown_table(cells, &rows, &shots, Score::MacroF1))
+    let seeds = match seeds.as_slice() {
+        [one] => format!("Seed {one} only, the seed"),
+        many => format!("Seeds {} only, the seeds", many.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let mut text = format!(
+        "\n## Ablation: PIM's pretext tasks (macro-F1)\n\n{seeds} every row has, so the full PIM's row can differ \
+         from the tables above.\n\n"
+    );
+    text += &markdown_table(&cells, &rows, &shots, Score::MacroF1);
+    let full = rows.iter().find(|(arm, _, _)| Some(arm.as_str()) == chosen_pim);
+    if let Some(full) = full {
+        let subsets: Vec<Row> = rows.iter().filter(|r| r.0 != full.0).cloned().collect();
+        text += "\nThe full PIM minus each subset of its tasks, paired over the same (fold, seed) cells \
+                 (\"PIM better\" reads: the full set of tasks is better). These are many comparisons over few pairs, \
+                 not corrected for multiplicity: read a single call as a hint, not a finding.\n\n";
+        text += &paired_table(&cells, full, &subsets, &shots).0;
+    }
+    text
 }
 
 /// One row per cell.
@@ -537,6 +559,32 @@ mod tests {
             table.contains("| pim | 2 | 2 [1–2] / – / 3 [3–3] (of 3) | 3.000 → 0.500 | 3.000 → 2.500 → 3.250 |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn the_ablation_compares_only_the_seeds_every_row_has() {
+        let spec: super::super::spec::GridSpec = serde_json::from_value(serde_json::json!({
+            "config": "c.json", "seeds": [0, 1], "shots": [2],
+            "arms": [
+                {"name": "pim", "method": "pim"},
+                {"name": "pim-speed", "method": "pim", "tasks": ["speed"], "seeds": [0], "table": "ablation"}
+            ]
+        }))
+        .unwrap();
+        let config = serde_json::from_str(&std::fs::read_to_string("tests/fixtures/dsads-tiny.json").unwrap()).unwrap();
+        let grid = Grid { spec, config, path: "g.json".into() };
+        let two = Shots::PerClass(2);
+        // Seed 1 of the full PIM (0.1) must not pull its ablation row down from 0.7.
+        let cells = vec![
+            cell("pim", "split", 0, two, 0.7),
+            cell("pim", "split", 1, two, 0.1),
+            cell("pim-speed", "split", 0, two, 0.5),
+        ];
+        let text = ablation_section(&grid, &cells, Some("pim"));
+        assert!(text.contains("Seed 0 only"), "{text}");
+        assert!(text.contains("| speed + angle + symmetry (pim) | **0.700 ± 0.000** |"), "{text}");
+        assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |"), "{text}");
+        assert!(text.contains("| 2 | speed (pim-speed) | 1 | +0.200 |"), "{text}");
     }
 
     #[test]
