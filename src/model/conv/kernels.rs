@@ -114,9 +114,11 @@ pub struct Layer<'a> {
 /// The embedding of each window under a stack of `layers` (each a valid correlation, bias
 /// and ReLU) and a max over time, one window at a time so that its activations stay in
 /// cache: `windows` is `[batch, channels, time]` (channels first, as data arrive); returns
-/// `[batch, last out_channels]`. Each value equals what [`correlate`] layer by layer and a
-/// max over time give, bit for bit. A NaN anywhere in a channel's last layer makes that
-/// channel's embedding NaN.
+/// `[batch, last out_channels]`. Layers with at least [`SPLIT_MIN_KERNEL`] taps run as
+/// three half-size correlations ([`SplitPlan`]): three quarters of the multiplications,
+/// and values within f32 rounding of [`correlate`]'s (summed in another order), the same
+/// on every SIMD level. A NaN anywhere in a channel's last layer makes that channel's
+/// embedding NaN.
 pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f32> {
     let batch = windows.len() / (channels * time);
     assert_eq!(windows.len(), batch * channels * time, "encode: windows of {channels} x {time}");
@@ -126,17 +128,22 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
         assert!(in_len >= layer.kernel, "encode: windows of {time} samples are too short for the kernels");
         let shape =
             Correlation { batch, in_channels, in_len, out_channels: layer.out_channels, kernel: layer.kernel, pad: 0 };
-        plans.push(Plan::new(level, layer.weight, Some(layer.bias), true, shape));
+        plans.push(if layer.kernel >= SPLIT_MIN_KERNEL {
+            LayerPlan::Split(Box::new(SplitPlan::new(level, layer.weight, layer.bias, shape)))
+        } else {
+            LayerPlan::Direct(Plan::new(level, layer.weight, Some(layer.bias), true, shape))
+        });
         (in_channels, in_len) = (layer.out_channels, shape.out_len());
     }
     // Buffer l holds layer l's input, time-major, with the rows its plan reads; buffer
     // l + 1 is written by plan l. Rows past an input's end are read only for padded steps,
     // whose outputs are never written, so they need not be zero.
-    let sizes: Vec<usize> = plans.iter().map(|p| p.rows * p.shape.in_channels).chain([in_len * in_channels]).collect();
+    let sizes: Vec<usize> = plans.iter().map(LayerPlan::input_len).chain([in_len * in_channels]).collect();
+    let scratch = plans.iter().map(LayerPlan::scratch_len).max().unwrap_or(0);
     let mut embeddings = vec![0f32; batch * in_channels];
     embeddings.par_chunks_mut(in_channels).zip(windows.par_chunks(channels * time)).for_each_init(
-        || sizes.iter().map(|&n| vec![0f32; n]).collect::<Vec<_>>(),
-        |buffers, (embedding, window)| {
+        || (sizes.iter().map(|&n| vec![0f32; n]).collect::<Vec<_>>(), vec![0f32; scratch]),
+        |(buffers, scratch), (embedding, window)| {
             // Channels-first to time-major, reading the window in order (it comes from memory).
             for (c, row) in window.chunks_exact(time).enumerate() {
                 for (&v, to) in row.iter().zip(buffers[0][c..].iter_mut().step_by(channels)) {
@@ -145,8 +152,8 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
             }
             for (l, plan) in plans.iter().enumerate() {
                 let (input, rest) = buffers[l..].split_first_mut().expect("one buffer per layer and the output");
-                let out = plan.shape.out_len() * plan.shape.out_channels;
-                plan.run(input, &mut rest[0][..out]);
+                let shape = plan.shape();
+                plan.run(input, scratch, &mut rest[0][..shape.out_len() * shape.out_channels]);
             }
             embedding.fill(f32::NEG_INFINITY);
             for row in buffers[plans.len()].chunks_exact(in_channels) {
@@ -160,6 +167,135 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
     embeddings
 }
 
+/// Taps from which [`encode`] splits a layer: below, the half-size correlations are too
+/// short for the saved multiplications to pay for the sums around them.
+pub const SPLIT_MIN_KERNEL: usize = 4;
+
+/// One layer of [`encode`]: correlated directly, or split.
+enum LayerPlan {
+    Direct(Plan),
+    Split(Box<SplitPlan>),
+}
+
+impl LayerPlan {
+    fn shape(&self) -> Correlation {
+        match self {
+            LayerPlan::Direct(plan) => plan.shape,
+            LayerPlan::Split(split) => split.shape,
+        }
+    }
+
+    /// Values of the layer's input buffer.
+    fn input_len(&self) -> usize {
+        match self {
+            LayerPlan::Direct(plan) => plan.rows * plan.shape.in_channels,
+            LayerPlan::Split(split) => split.shape.in_len * split.shape.in_channels,
+        }
+    }
+
+    /// Values of working memory a window needs.
+    fn scratch_len(&self) -> usize {
+        match self {
+            LayerPlan::Direct(_) => 0,
+            LayerPlan::Split(split) => split.scratch_len(),
+        }
+    }
+
+    fn run(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
+        match self {
+            LayerPlan::Direct(plan) => plan.run(input, out),
+            LayerPlan::Split(split) => split.run(input, scratch, out),
+        }
+    }
+}
+
+/// A valid correlation with bias and ReLU by the two-parallel fast FIR algorithm: with
+/// `e[n] = x[2n]`, `u[n] = x[2n + 1]`, `v[n] = x[2n + 2]` and the even and odd taps `w_e`,
+/// `w_o` (an odd kernel gets a zero tap), the correlation `y = x * w` is
+/// `y[2s] = M1[s] + M3[s]` and `y[2s + 1] = M2[s] - M3[s]`, where
+/// `M1 = (e + u) * w_e`, `M2 = (u + v) * w_o` and `M3 = u * (w_o - w_e)`: three correlations
+/// of half the taps over half the steps, where the direct one costs four.
+struct SplitPlan {
+    /// The layer.
+    shape: Correlation,
+    /// M1, M2 and M3, without bias or ReLU.
+    parts: [Plan; 3],
+    /// The layer's bias.
+    bias: Vec<f32>,
+    /// Outputs of each part: `ceil(out_len / 2)`.
+    half: usize,
+    /// One time step of zeros, for the samples past the input's end.
+    zeros: Vec<f32>,
+}
+
+impl SplitPlan {
+    fn new(level: SimdLevel, weight: &[f32], bias: &[f32], shape: Correlation) -> Self {
+        let (cout, cin, kernel) = (shape.out_channels, shape.in_channels, shape.kernel);
+        assert_eq!(weight.len(), cout * cin * kernel, "encode: weight of {shape:?}");
+        let taps = kernel.div_ceil(2);
+        let half = shape.out_len().div_ceil(2);
+        let tap = |o: usize, i: usize, k: usize| if k < kernel { weight[(o * cin + i) * kernel + k] } else { 0.0 };
+        let (mut even, mut odd, mut difference) = (Vec::new(), Vec::new(), Vec::new());
+        for o in 0..cout {
+            for i in 0..cin {
+                for j in 0..taps {
+                    let (e, d) = (tap(o, i, 2 * j), tap(o, i, 2 * j + 1));
+                    even.push(e);
+                    odd.push(d);
+                    difference.push(d - e);
+                }
+            }
+        }
+        let part = Correlation { in_len: half + taps - 1, kernel: taps, ..shape };
+        let parts = [even, odd, difference].map(|w| Plan::new(level, &w, None, false, part));
+        Self { shape, parts, bias: bias.to_vec(), half, zeros: vec![0.0; cin] }
+    }
+
+    /// The three parts' inputs, then their outputs.
+    fn scratch_len(&self) -> usize {
+        let p = &self.parts[0];
+        3 * (p.rows * p.shape.in_channels + self.half * p.shape.out_channels)
+    }
+
+    /// One window: `input` is `[in_len, in_channels]`; `out` `[out_len, out_channels]`.
+    fn run(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
+        let s = self.shape;
+        let (cin, cout, rows) = (s.in_channels, s.out_channels, self.parts[0].rows);
+        let (inputs, outputs) = scratch[..self.scratch_len()].split_at_mut(3 * rows * cin);
+        let (sums_even, rest) = inputs.split_at_mut(rows * cin);
+        let (sums_odd, odd) = rest.split_at_mut(rows * cin);
+        // Samples past the input's end are zero: they reach only outputs past out_len.
+        let sample = |t: usize| if t < s.in_len { &input[t * cin..(t + 1) * cin] } else { &self.zeros[..] };
+        for n in 0..self.parts[0].shape.in_len {
+            let (x0, x1, x2) = (sample(2 * n), sample(2 * n + 1), sample(2 * n + 2));
+            let row = n * cin..(n + 1) * cin;
+            let (a, b, c) = (&mut sums_even[row.clone()], &mut sums_odd[row.clone()], &mut odd[row]);
+            for i in 0..cin {
+                a[i] = x0[i] + x1[i];
+                b[i] = x1[i] + x2[i];
+                c[i] = x1[i];
+            }
+        }
+        let mut products = outputs.chunks_exact_mut(self.half * cout);
+        let mut next = || products.next().expect("three part outputs");
+        let (m1, m2, m3) = (next(), next(), next());
+        self.parts[0].run(sums_even, m1);
+        self.parts[1].run(sums_odd, m2);
+        self.parts[2].run(odd, m3);
+        let relu = |v: f32| if v <= 0.0 { 0.0 } else { v };
+        for (step, pair) in out.chunks_mut(2 * cout).enumerate() {
+            let base = step * cout;
+            let (even, odd) = pair.split_at_mut(cout);
+            for (o, y) in even.iter_mut().enumerate() {
+                *y = relu(m1[base + o] + m3[base + o] + self.bias[o]);
+            }
+            for (o, y) in odd.iter_mut().enumerate() {
+                *y = relu(m2[base + o] - m3[base + o] + self.bias[o]);
+            }
+        }
+    }
+}
+
 /// One correlation, prepared for any number of windows: weights packed, bias padded, tile
 /// chosen.
 struct Plan {
@@ -168,9 +304,8 @@ struct Plan {
     shape: Correlation,
     /// Output channels rounded up to whole tiles of vectors.
     channels_padded: usize,
-    /// Output steps rounded up to whole tiles.
-    steps_padded: usize,
-    /// Time rows of the scratch input a window needs.
+    /// Time rows of the scratch input a window needs: the output steps rounded up to whole
+    /// tiles, plus the kernel's reach.
     rows: usize,
     /// (time steps, channel vectors) per tile.
     tile: (usize, usize),
@@ -200,7 +335,6 @@ impl Plan {
             level,
             shape: s,
             channels_padded,
-            steps_padded,
             // The padded input, then zeros up to the last sample a tile reads.
             rows: steps_padded + s.kernel - 1,
             tile: (steps, vectors),
@@ -225,7 +359,7 @@ impl Plan {
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => unsafe { correlate_window_avx2(self, scratch, out) },
             // SAFETY: as above; portable lanes need no special instructions.
-            _ => unsafe { correlate_window_with::<Portable, 4, 1>(self, scratch, out) },
+            _ => unsafe { correlate_window_with::<Portable, 4, 1, 4>(self, scratch, out) },
         }
     }
 }
@@ -251,10 +385,10 @@ unsafe fn correlate_window_avx512(plan: &Plan, scratch: &[f32], out: &mut [f32])
     // ones correlate_tile gives.
     unsafe {
         match plan.tile {
-            (24, 1) => correlate_window_with::<Avx512, 24, 1>(plan, scratch, out),
-            (12, 2) => correlate_window_with::<Avx512, 12, 2>(plan, scratch, out),
-            (8, 3) => correlate_window_with::<Avx512, 8, 3>(plan, scratch, out),
-            (6, 4) => correlate_window_with::<Avx512, 6, 4>(plan, scratch, out),
+            (24, 1) => correlate_window_with::<Avx512, 24, 1, 4>(plan, scratch, out),
+            (12, 2) => correlate_window_with::<Avx512, 12, 2, 4>(plan, scratch, out),
+            (8, 3) => correlate_window_with::<Avx512, 8, 3, 4>(plan, scratch, out),
+            (6, 4) => correlate_window_with::<Avx512, 6, 4, 2>(plan, scratch, out),
             tile => unreachable!("correlate_tile gives no tile {tile:?}"),
         }
     }
@@ -264,62 +398,82 @@ unsafe fn correlate_window_avx512(plan: &Plan, scratch: &[f32], out: &mut [f32])
 #[target_feature(enable = "avx2,fma")]
 unsafe fn correlate_window_avx2(plan: &Plan, scratch: &[f32], out: &mut [f32]) {
     // SAFETY: this function only runs where AVX2 and FMA are available.
-    unsafe { correlate_window_with::<Avx2, 6, 1>(plan, scratch, out) }
+    unsafe { correlate_window_with::<Avx2, 6, 1, 2>(plan, scratch, out) }
 }
 
-/// One window in tiles of `NT` time steps by `NO` vectors of output channels.
+/// One window in tiles of `NT` time steps by `NO` vectors of output channels, and the
+/// steps left over in tiles of `TAIL` steps (`NT` a multiple of `TAIL`), so that at most
+/// `TAIL - 1` steps are computed for nothing. Each output sums in the same order either way.
 #[inline(always)]
-unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize>(
-    layout: &Plan,
+unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize, const TAIL: usize>(
+    plan: &Plan,
     scratch: &[f32],
     out: &mut [f32],
 ) {
-    let packed = &layout.packed;
-    const { assert!(NT * NO <= 24, "a tile must fit the register file") };
-    let s = layout.shape;
-    let (cp, cin) = (layout.channels_padded, s.in_channels);
-    let out_len = s.out_len();
-    // SAFETY: scratch holds rows = steps_padded + kernel - 1 rows of in_channels, the last
-    // one a tile reads; packed holds channels_padded weights per (channel, tap); bias holds
-    // channels_padded values; stores stay within out (whole vectors only where they fit).
+    const { assert!(NT.is_multiple_of(TAIL), "the tail tiles end within the padded steps") };
+    let out_len = plan.shape.out_len();
+    let whole = out_len / NT * NT;
+    // SAFETY: as for correlate_tile_at; the tail's last tile ends at or before the output
+    // steps rounded up to whole tiles of NT.
     unsafe {
-        for o0 in (0..cp).step_by(NO * LANES) {
-            let mut bias = [V::zero(); NO];
-            for (n, b) in bias.iter_mut().enumerate() {
-                *b = V::load(layout.bias.as_ptr().add(o0 + n * LANES));
+        for o0 in (0..plan.channels_padded).step_by(NO * LANES) {
+            for t0 in (0..whole).step_by(NT) {
+                correlate_tile_at::<V, NT, NO>(plan, scratch, out, o0, t0);
             }
-            for t0 in (0..layout.steps_padded).step_by(NT) {
-                let mut acc = [[V::zero(); NO]; NT];
-                for k in 0..s.kernel {
-                    let x = scratch.as_ptr().add((t0 + k) * cin);
-                    let w = packed.as_ptr().add(k * cin * cp + o0);
-                    for i in 0..cin {
-                        let mut ws = [V::zero(); NO];
-                        for (n, wv) in ws.iter_mut().enumerate() {
-                            *wv = V::load(w.add(i * cp + n * LANES));
-                        }
-                        for (t, acc_step) in acc.iter_mut().enumerate() {
-                            let xb = V::splat(*x.add(t * cin + i));
-                            for (a, &wv) in acc_step.iter_mut().zip(&ws) {
-                                *a = a.mul_add(wv, xb);
-                            }
-                        }
+            for t0 in (whole..out_len).step_by(TAIL) {
+                correlate_tile_at::<V, TAIL, NO>(plan, scratch, out, o0, t0);
+            }
+        }
+    }
+}
+
+/// The tile of `NT` steps from `t0` by `NO` vectors of output channels from `o0`.
+#[inline(always)]
+unsafe fn correlate_tile_at<V: Lanes, const NT: usize, const NO: usize>(
+    plan: &Plan,
+    scratch: &[f32],
+    out: &mut [f32],
+    o0: usize,
+    t0: usize,
+) {
+    const { assert!(NT * NO <= 24, "a tile must fit the register file") };
+    let s = plan.shape;
+    let (cp, cin) = (plan.channels_padded, s.in_channels);
+    let out_len = s.out_len();
+    // SAFETY: scratch holds rows = (output steps rounded up to whole tiles) + kernel - 1 rows
+    // of in_channels, and the tile ends within those steps; packed holds channels_padded weights per (channel,
+    // tap); bias holds channels_padded values; stores stay within out (whole vectors only
+    // where they fit).
+    unsafe {
+        let mut acc = [[V::zero(); NO]; NT];
+        for k in 0..s.kernel {
+            let x = scratch.as_ptr().add((t0 + k) * cin);
+            let w = plan.packed.as_ptr().add(k * cin * cp + o0);
+            for i in 0..cin {
+                let mut ws = [V::zero(); NO];
+                for (n, wv) in ws.iter_mut().enumerate() {
+                    *wv = V::load(w.add(i * cp + n * LANES));
+                }
+                for (t, acc_step) in acc.iter_mut().enumerate() {
+                    let xb = V::splat(*x.add(t * cin + i));
+                    for (a, &wv) in acc_step.iter_mut().zip(&ws) {
+                        *a = a.mul_add(wv, xb);
                     }
                 }
-                let mut lanes = [0f32; LANES];
-                for (t, acc_step) in acc.iter().enumerate().take(out_len.saturating_sub(t0)) {
-                    let row = out.as_mut_ptr().add((t0 + t) * s.out_channels);
-                    for (n, (a, &b)) in acc_step.iter().zip(&bias).enumerate() {
-                        let v = a.add(b);
-                        let v = if layout.relu { v.relu() } else { v };
-                        let o = o0 + n * LANES;
-                        if o + LANES <= s.out_channels {
-                            v.store(row.add(o));
-                        } else if o < s.out_channels {
-                            v.store(lanes.as_mut_ptr());
-                            std::ptr::copy_nonoverlapping(lanes.as_ptr(), row.add(o), s.out_channels - o);
-                        }
-                    }
+            }
+        }
+        let mut lanes = [0f32; LANES];
+        for (t, acc_step) in acc.iter().enumerate().take(out_len.saturating_sub(t0)) {
+            let row = out.as_mut_ptr().add((t0 + t) * s.out_channels);
+            for (n, a) in acc_step.iter().enumerate() {
+                let o = o0 + n * LANES;
+                let v = a.add(V::load(plan.bias.as_ptr().add(o)));
+                let v = if plan.relu { v.relu() } else { v };
+                if o + LANES <= s.out_channels {
+                    v.store(row.add(o));
+                } else if o < s.out_channels {
+                    v.store(lanes.as_mut_ptr());
+                    std::ptr::copy_nonoverlapping(lanes.as_ptr(), row.add(o), s.out_channels - o);
                 }
             }
         }
@@ -670,6 +824,118 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// [`encode`] by its definition, in f64: each layer's correlation, bias and ReLU, then
+    /// the max over time.
+    fn encode_naive(windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f64> {
+        let mut embeddings = Vec::new();
+        for window in windows.chunks_exact(channels * time) {
+            // [time][channel]
+            let mut x: Vec<Vec<f64>> =
+                (0..time).map(|t| (0..channels).map(|c| f64::from(window[c * time + t])).collect()).collect();
+            for layer in layers {
+                let cin = x[0].len();
+                let out_len = x.len() + 1 - layer.kernel;
+                x = (0..out_len)
+                    .map(|t| {
+                        (0..layer.out_channels)
+                            .map(|o| {
+                                let mut sum = f64::from(layer.bias[o]);
+                                for k in 0..layer.kernel {
+                                    for (i, &v) in x[t + k].iter().enumerate() {
+                                        sum += f64::from(layer.weight[(o * cin + i) * layer.kernel + k]) * v;
+                                    }
+                                }
+                                sum.max(0.0)
+                            })
+                            .collect()
+                    })
+                    .collect();
+            }
+            let width = x[0].len();
+            embeddings.extend((0..width).map(|o| x.iter().map(|row| row[o]).fold(f64::NEG_INFINITY, f64::max)));
+        }
+        embeddings
+    }
+
+    /// A layer's output channels and kernel.
+    type Shape = (usize, usize);
+
+    /// A layer's weights and bias.
+    type Parameters = (Vec<f32>, Vec<f32>);
+
+    /// (batch, channels, time, layers as (out channels, kernel)): the encoder; a kernel as
+    /// long as its input with one channel; odd kernels (split with a zero tap) and a direct
+    /// one below SPLIT_MIN_KERNEL; odd and even output lengths.
+    const STACKS: [(usize, usize, usize, &[Shape]); 5] = [
+        (2, 45, 125, &[(32, 24), (64, 16), (96, 8)]),
+        (1, 1, 5, &[(1, 5)]),
+        (3, 3, 20, &[(7, 5), (5, 3), (17, 4)]),
+        (1, 2, 9, &[(3, 9)]),
+        (2, 5, 12, &[(16, 6), (2, 2)]),
+    ];
+
+    /// Random windows and layers of a stack, with the layers' weights and biases.
+    fn stack(
+        rng: &mut ChaCha8Rng,
+        batch: usize,
+        channels: usize,
+        time: usize,
+        shapes: &[(usize, usize)],
+    ) -> (Vec<f32>, Vec<Parameters>) {
+        let windows = random(rng, batch * channels * time);
+        let mut cin = channels;
+        let parameters = shapes
+            .iter()
+            .map(|&(out, kernel)| {
+                let p = (random(rng, out * cin * kernel), random(rng, out));
+                cin = out;
+                p
+            })
+            .collect();
+        (windows, parameters)
+    }
+
+    fn layers<'a>(shapes: &[(usize, usize)], parameters: &'a [Parameters]) -> Vec<Layer<'a>> {
+        shapes
+            .iter()
+            .zip(parameters)
+            .map(|(&(out_channels, kernel), (weight, bias))| Layer { weight, bias, out_channels, kernel })
+            .collect()
+    }
+
+    #[test]
+    fn encode_matches_the_definition_on_every_level_and_gives_the_same_bits() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for (batch, channels, time, shapes) in STACKS {
+            let (windows, parameters) = stack(&mut rng, batch, channels, time, shapes);
+            let layers = layers(shapes, &parameters);
+            let want = encode_naive(&windows, channels, time, &layers);
+            // f32 sums of up to about a thousand products, through three layers: about 1e-6
+            // of the largest value; 1e-5 leaves room.
+            let tolerance = 1e-5 * want.iter().fold(1f64, |m, v| m.max(v.abs()));
+            let first = encode(SimdLevel::Portable, &windows, channels, time, &layers);
+            for level in levels() {
+                let got = encode(level, &windows, channels, time, &layers);
+                let what = format!("{level:?} {batch} x {channels} x {time} {shapes:?}");
+                for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                    assert!((f64::from(g) - w).abs() <= tolerance, "{what}: index {i}: {g} against {w}");
+                }
+                assert!(got == first, "{what}: not the portable path's bits");
+            }
+        }
+    }
+
+    #[test]
+    fn a_split_layer_by_hand() {
+        // x = 1..5, w = [1, 0, -1, 2], bias 0.5: y[0] = 1 - 3 + 8 + 0.5 = 6.5,
+        // y[1] = 2 - 4 + 10 + 0.5 = 8.5; the max over time is 8.5. Negated weights give
+        // -7.5 and -9.5 before the ReLU, so 0.
+        let layer = |weight| Layer { weight, bias: &[0.5], out_channels: 1, kernel: 4 };
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(encode(SimdLevel::Portable, &x, 1, 5, &[layer(&[1.0, 0.0, -1.0, 2.0])]), vec![8.5]);
+        assert_eq!(encode(SimdLevel::Portable, &x, 1, 5, &[layer(&[-1.0, 0.0, 1.0, -2.0])]), vec![0.0]);
     }
 
     #[test]
