@@ -388,8 +388,10 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
         .iter()
         .filter(|a| a.method == ArmMethod::Pim && (a.table == Table::Ablation || Some(a.name.as_str()) == chosen_pim))
         .collect();
-    let seeds: Vec<u64> =
-        grid.spec.seeds.iter().copied().filter(|s| arms.iter().all(|a| grid.seeds_of(a).contains(s))).collect();
+    // The seeds every row has (an arm may list seeds the grid's own list lacks).
+    let seeds: Vec<u64> = arms.first().map_or_else(Vec::new, |first| {
+        grid.seeds_of(first).into_iter().filter(|s| arms.iter().all(|a| grid.seeds_of(a).contains(s))).collect()
+    });
     let cells: Vec<Cell> = cells.iter().filter(|c| seeds.contains(&c.seed)).cloned().collect();
     let rows: Vec<Row> = arms
         .iter()
@@ -411,20 +413,23 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
     if rows.len() < 2 || shots.is_empty() {
         return String::new();
     }
-    let seeds = match seeds.as_slice() {
-        [one] => format!("Seed {one} only, the seed"),
-        many => format!("Seeds {} only, the seeds", many.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
-    };
-    let mut text = format!(
-        "\n## Ablation: PIM's pretext tasks (macro-F1)\n\n{seeds} every row has, so the full PIM's row can differ \
-         from the tables above.\n\n"
-    );
+    let mut text = String::from("\n## Ablation: PIM's pretext tasks (macro-F1)\n\n");
+    let chosen_seeds = arms.iter().find(|a| Some(a.name.as_str()) == chosen_pim).map(|a| grid.seeds_of(a).len());
+    if chosen_seeds.is_some_and(|n| n > seeds.len()) {
+        let listed = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let _ = write!(
+            text,
+            "{} {listed} only, the {} every row has, so the chosen PIM's row can differ from the tables above.\n\n",
+            if seeds.len() == 1 { "Seed" } else { "Seeds" },
+            if seeds.len() == 1 { "seed" } else { "seeds" },
+        );
+    }
     text += &markdown_table(&cells, &rows, &shots, Score::MacroF1);
     let full = rows.iter().find(|(arm, _, _)| Some(arm.as_str()) == chosen_pim);
     if let Some(full) = full {
         let subsets: Vec<Row> = rows.iter().filter(|r| r.0 != full.0).cloned().collect();
-        text += "\nThe full PIM minus each subset of its tasks, paired over the same (fold, seed) cells \
-                 (\"PIM better\" reads: the full set of tasks is better). These are many comparisons over few pairs, \
+        text += "\nThe chosen PIM minus each ablation arm, paired over the same (fold, seed) cells \
+                 (\"PIM better\" reads: the chosen PIM is better). These are many comparisons over few pairs, \
                  not corrected for multiplicity: read a single call as a hint, not a finding.\n\n";
         text += &paired_table(&cells, full, &subsets, &shots).0;
     }
@@ -582,6 +587,14 @@ mod tests {
         ];
         let text = ablation_section(&grid, &cells, Some("pim"));
         assert!(text.contains("Seed 0 only"), "{text}");
+        // Every row at seed 7 only, outside the grid's seeds: the table still shows, unannotated.
+        let mut grid = grid;
+        for arm in &mut grid.spec.arms {
+            arm.seeds = Some(vec![7]);
+        }
+        let cells = vec![cell("pim", "split", 7, two, 0.7), cell("pim-speed", "split", 7, two, 0.5)];
+        let text = ablation_section(&grid, &cells, Some("pim"));
+        assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |") && !text.contains("only"), "{text}");
         assert!(text.contains("| speed + angle + symmetry (pim) | **0.700 ± 0.000** |"), "{text}");
         assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |"), "{text}");
         assert!(text.contains("| 2 | speed (pim-speed) | 1 | +0.200 |"), "{text}");

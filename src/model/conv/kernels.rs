@@ -17,10 +17,13 @@
 //!   convolution's forward pass.
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
+//! [`encode`], the fused inference pass, stacks [`correlate`]'s tiles: layers of 4 or more
+//! taps as three half-size correlations joined by scalar sums ([`SplitPlan`]).
+//!
 //! Each output value is accumulated in one lane by one chain of fused multiply-adds in a
 //! fixed order (tap, then input channel; or window, then time), whatever the instruction
-//! set, the register tiling or the thread count. So results are identical on every CPU and
-//! for any number of threads. Work is split across rayon's threads by window (correlate) or
+//! set, the register tiling or the thread count, and [`encode`]'s sums around them are
+//! scalar. So results are identical on every CPU and for any number of threads. Work is split across rayon's threads by window (correlate) or
 //! by input channel and output channels (weight_grad), never by summation index.
 
 use std::borrow::Cow;
@@ -118,7 +121,8 @@ pub struct Layer<'a> {
 /// three half-size correlations ([`SplitPlan`]): three quarters of the multiplications,
 /// and values within f32 rounding of [`correlate`]'s (summed in another order), the same
 /// on every SIMD level. A NaN anywhere in a channel's last layer makes that channel's
-/// embedding NaN.
+/// embedding NaN; so can an infinite input, which the split may turn into inf - inf
+/// (inputs are finite: the readers refuse or fill non-finite samples).
 pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f32> {
     let batch = windows.len() / (channels * time);
     assert_eq!(windows.len(), batch * channels * time, "encode: windows of {channels} x {time}");
@@ -264,7 +268,9 @@ impl SplitPlan {
         let (inputs, outputs) = scratch[..self.scratch_len()].split_at_mut(3 * rows * cin);
         let (sums_even, rest) = inputs.split_at_mut(rows * cin);
         let (sums_odd, odd) = rest.split_at_mut(rows * cin);
-        // Samples past the input's end are zero: they reach only outputs past out_len.
+        // Samples past the input's end must be zero, not stale: they reach outputs past
+        // out_len, and, for an odd kernel, valid outputs through the zero tap (M2) or through
+        // M1 and M3 with weights that cancel.
         let sample = |t: usize| if t < s.in_len { &input[t * cin..(t + 1) * cin] } else { &self.zeros[..] };
         for n in 0..self.parts[0].shape.in_len {
             let (x0, x1, x2) = (sample(2 * n), sample(2 * n + 1), sample(2 * n + 2));
@@ -411,6 +417,7 @@ unsafe fn correlate_window_with<V: Lanes, const NT: usize, const NO: usize, cons
     out: &mut [f32],
 ) {
     const { assert!(NT.is_multiple_of(TAIL), "the tail tiles end within the padded steps") };
+    debug_assert_eq!(plan.tile.0, NT, "the plan's rows were sized for tiles of its own steps");
     let out_len = plan.shape.out_len();
     let whole = out_len / NT * NT;
     // SAFETY: as for correlate_tile_at; the tail's last tile ends at or before the output
@@ -868,12 +875,13 @@ mod tests {
     /// (batch, channels, time, layers as (out channels, kernel)): the encoder; a kernel as
     /// long as its input with one channel; odd kernels (split with a zero tap) and a direct
     /// one below SPLIT_MIN_KERNEL; odd and even output lengths.
-    const STACKS: [(usize, usize, usize, &[Shape]); 5] = [
+    const STACKS: [(usize, usize, usize, &[Shape]); 6] = [
         (2, 45, 125, &[(32, 24), (64, 16), (96, 8)]),
         (1, 1, 5, &[(1, 5)]),
         (3, 3, 20, &[(7, 5), (5, 3), (17, 4)]),
         (1, 2, 9, &[(3, 9)]),
         (2, 5, 12, &[(16, 6), (2, 2)]),
+        (2, 4, 15, &[(8, 5)]),
     ];
 
     /// Random windows and layers of a stack, with the layers' weights and biases.
@@ -928,10 +936,34 @@ mod tests {
     }
 
     #[test]
+    fn a_split_layer_matches_the_definition_at_every_step() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // (in channels, length, out channels, kernel): even and odd kernels and output
+        // lengths, a kernel as long as the input, one channel.
+        for (in_channels, in_len, out_channels, kernel) in
+            [(45, 125, 32, 24), (32, 102, 64, 16), (4, 15, 8, 5), (3, 14, 17, 7), (1, 5, 1, 5), (2, 40, 3, 40)]
+        {
+            let s = Correlation { batch: 1, in_channels, in_len, out_channels, kernel, pad: 0 };
+            let input = random(&mut rng, in_channels * in_len);
+            let weight = random(&mut rng, out_channels * in_channels * kernel);
+            let bias = random(&mut rng, out_channels);
+            let want = correlate_naive(&input, &weight, &bias, true, s);
+            for level in levels() {
+                let split = SplitPlan::new(level, &weight, &bias, s);
+                let mut scratch = vec![f32::NAN; split.scratch_len()];
+                let mut got = vec![f32::NAN; s.out_len() * out_channels];
+                split.run(&input, &mut scratch, &mut got);
+                // The three parts sum half the terms each, plus the sums around them.
+                assert_close(&got, &want, 2 * (in_channels * kernel + 1), &format!("{level:?} {s:?}"));
+            }
+        }
+    }
+
+    #[test]
     fn a_split_layer_by_hand() {
         // x = 1..5, w = [1, 0, -1, 2], bias 0.5: y[0] = 1 - 3 + 8 + 0.5 = 6.5,
         // y[1] = 2 - 4 + 10 + 0.5 = 8.5; the max over time is 8.5. Negated weights give
-        // -7.5 and -9.5 before the ReLU, so 0.
+        // -5.5 and -7.5 before the ReLU, so 0.
         let layer = |weight| Layer { weight, bias: &[0.5], out_channels: 1, kernel: 4 };
         let x = [1.0, 2.0, 3.0, 4.0, 5.0];
         assert_eq!(encode(SimdLevel::Portable, &x, 1, 5, &[layer(&[1.0, 0.0, -1.0, 2.0])]), vec![8.5]);
