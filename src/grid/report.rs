@@ -587,6 +587,9 @@ mod tests {
         ];
         let text = ablation_section(&grid, &cells, Some("pim"));
         assert!(text.contains("Seed 0 only"), "{text}");
+        assert!(text.contains("| speed + angle + symmetry (pim) | **0.700 ± 0.000** |"), "{text}");
+        assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |"), "{text}");
+        assert!(text.contains("| 2 | speed (pim-speed) | 1 | +0.200 |"), "{text}");
         // Every row at seed 7 only, outside the grid's seeds: the table still shows, unannotated.
         let mut grid = grid;
         for arm in &mut grid.spec.arms {
@@ -595,9 +598,6 @@ mod tests {
         let cells = vec![cell("pim", "split", 7, two, 0.7), cell("pim-speed", "split", 7, two, 0.5)];
         let text = ablation_section(&grid, &cells, Some("pim"));
         assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |") && !text.contains("only"), "{text}");
-        assert!(text.contains("| speed + angle + symmetry (pim) | **0.700 ± 0.000** |"), "{text}");
-        assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |"), "{text}");
-        assert!(text.contains("| 2 | speed (pim-speed) | 1 | +0.200 |"), "{text}");
     }
 
     #[test]

@@ -23,8 +23,9 @@
 //! Each output value is accumulated in one lane by one chain of fused multiply-adds in a
 //! fixed order (tap, then input channel; or window, then time), whatever the instruction
 //! set, the register tiling or the thread count, and [`encode`]'s sums around them are
-//! scalar. So results are identical on every CPU and for any number of threads. Work is split across rayon's threads by window (correlate) or
-//! by input channel and output channels (weight_grad), never by summation index.
+//! scalar. So results are identical on every CPU and for any number of threads. Work is
+//! split across rayon's threads by window (correlate) or by input channel and output
+//! channels (weight_grad), never by summation index.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -226,8 +227,6 @@ struct SplitPlan {
     parts: [Plan; 3],
     /// The layer's bias.
     bias: Vec<f32>,
-    /// Outputs of each part: `ceil(out_len / 2)`.
-    half: usize,
     /// One time step of zeros, for the samples past the input's end.
     zeros: Vec<f32>,
 }
@@ -252,13 +251,13 @@ impl SplitPlan {
         }
         let part = Correlation { in_len: half + taps - 1, kernel: taps, ..shape };
         let parts = [even, odd, difference].map(|w| Plan::new(level, &w, None, false, part));
-        Self { shape, parts, bias: bias.to_vec(), half, zeros: vec![0.0; cin] }
+        Self { shape, parts, bias: bias.to_vec(), zeros: vec![0.0; cin] }
     }
 
-    /// The three parts' inputs, then their outputs.
+    /// The three parts' inputs, then their outputs (`ceil(out_len / 2)` steps each).
     fn scratch_len(&self) -> usize {
-        let p = &self.parts[0];
-        3 * (p.rows * p.shape.in_channels + self.half * p.shape.out_channels)
+        let p = &self.parts[0].shape;
+        3 * (self.parts[0].rows * p.in_channels + p.out_len() * p.out_channels)
     }
 
     /// One window: `input` is `[in_len, in_channels]`; `out` `[out_len, out_channels]`.
@@ -282,7 +281,7 @@ impl SplitPlan {
                 c[i] = x1[i];
             }
         }
-        let mut products = outputs.chunks_exact_mut(self.half * cout);
+        let mut products = outputs.chunks_exact_mut(self.parts[0].shape.out_len() * cout);
         let mut next = || products.next().expect("three part outputs");
         let (m1, m2, m3) = (next(), next(), next());
         self.parts[0].run(sums_even, m1);
