@@ -52,7 +52,7 @@ impl Encoder {
     /// - `windows`: `[batch, channels, time]`, `time >= ModelConfig::min_window()`
     /// - returns: `[batch, filters[2]]`
     pub fn forward(&self, windows: Tensor<3>) -> Tensor<2> {
-        // Inference on the CPU: one fused pass per window, within rounding of the layer path.
+        // Inference on the CPU: one fused pass per window, the layer path's bits.
         encode(&self.convs, &windows).unwrap_or_else(|| max_over_time(self.feature_map(windows, None)))
     }
 

@@ -17,15 +17,17 @@
 //!   convolution's forward pass.
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
-//! [`encode`], the fused inference pass, stacks [`correlate`]'s tiles: layers of 4 or more
-//! taps as three half-size correlations joined by scalar sums ([`SplitPlan`]).
+//! A correlation of 4 or more taps runs as three half-size correlations joined by scalar
+//! sums ([`SplitPlan`]): three quarters of the multiplications. [`encode`], the fused
+//! inference pass, stacks such correlations one window at a time.
 //!
-//! Each output value is accumulated in one lane by one chain of fused multiply-adds in a
-//! fixed order (tap, then input channel; or window, then time), whatever the instruction
-//! set, the register tiling or the thread count, and [`encode`]'s sums around them are
-//! scalar. So results are identical on every CPU and for any number of threads. Work is
-//! split across rayon's threads by window (correlate) or by input channel and output
-//! channels (weight_grad), never by summation index.
+//! Each direct correlation's output, and each weight gradient, is accumulated in one lane
+//! by one chain of fused multiply-adds in a fixed order (tap, then input channel; or
+//! window, then time), whatever the instruction set, the register tiling or the thread
+//! count, and the split's sums around its parts are scalar. So results are identical on
+//! every CPU and for any number of threads. Work is split across rayon's threads by window
+//! (correlate, encode) or by input channel and output channels (weight_grad), never by
+//! summation index.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -76,7 +78,9 @@ fn correlate_tile(level: SimdLevel, channel_vectors: usize) -> (usize, usize) {
 
 /// `relu?(bias + correlate(input, weight))` on `level`: `input` is `[batch, in_len,
 /// in_channels]`, `weight` `[out_channels, in_channels, kernel]`, `bias` `[out_channels]`;
-/// returns `[batch, out_len, out_channels]`, all row-major.
+/// returns `[batch, out_len, out_channels]`, all row-major. Kernels of at least
+/// [`SPLIT_MIN_KERNEL`] taps are split ([`SplitPlan`]; values within f32 rounding of the
+/// direct sum, which shorter kernels get).
 pub fn correlate(
     level: SimdLevel,
     input: &[f32],
@@ -87,9 +91,18 @@ pub fn correlate(
 ) -> Vec<f32> {
     let s = shape;
     assert_eq!(input.len(), s.batch * s.in_channels * s.in_len, "correlate: input of {s:?}");
-    let plan = Plan::new(level, weight, bias, relu, s);
     let out_len = s.out_len();
     let mut output = vec![0f32; s.batch * out_len * s.out_channels];
+    let windows = output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels));
+    if s.kernel >= SPLIT_MIN_KERNEL {
+        let split = SplitPlan::new(level, weight, bias, relu, s);
+        windows.for_each_init(
+            || vec![0f32; split.scratch_len()],
+            |scratch, (out, window)| split.run(window, scratch, out),
+        );
+        return output;
+    }
+    let plan = Plan::new(level, weight, bias, relu, s);
     output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels)).for_each_init(
         || vec![0f32; plan.rows * s.in_channels],
         |scratch, (out, window)| {
@@ -118,10 +131,7 @@ pub struct Layer<'a> {
 /// The embedding of each window under a stack of `layers` (each a valid correlation, bias
 /// and ReLU) and a max over time, one window at a time so that its activations stay in
 /// cache: `windows` is `[batch, channels, time]` (channels first, as data arrive); returns
-/// `[batch, last out_channels]`. Layers with at least [`SPLIT_MIN_KERNEL`] taps run as
-/// three half-size correlations ([`SplitPlan`]): three quarters of the multiplications,
-/// and values within f32 rounding of [`correlate`]'s (summed in another order), the same
-/// on every SIMD level. A NaN anywhere in a channel's last layer makes that channel's
+/// `[batch, last out_channels]`, the same bits as [`correlate`] layer by layer. A NaN anywhere in a channel's last layer makes that channel's
 /// embedding NaN; so can an infinite input, which the split may turn into inf - inf
 /// (inputs are finite: the readers refuse or fill non-finite samples).
 pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f32> {
@@ -134,7 +144,7 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
         let shape =
             Correlation { batch, in_channels, in_len, out_channels: layer.out_channels, kernel: layer.kernel, pad: 0 };
         plans.push(if layer.kernel >= SPLIT_MIN_KERNEL {
-            LayerPlan::Split(Box::new(SplitPlan::new(level, layer.weight, layer.bias, shape)))
+            LayerPlan::Split(Box::new(SplitPlan::new(level, layer.weight, Some(layer.bias), true, shape)))
         } else {
             LayerPlan::Direct(Plan::new(level, layer.weight, Some(layer.bias), true, shape))
         });
@@ -172,7 +182,7 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
     embeddings
 }
 
-/// Taps from which [`encode`] splits a layer: below, the half-size correlations are too
+/// Taps from which a correlation is split: below, the half-size correlations are too
 /// short for the saved multiplications to pay for the sums around them.
 pub const SPLIT_MIN_KERNEL: usize = 4;
 
@@ -214,8 +224,9 @@ impl LayerPlan {
     }
 }
 
-/// A valid correlation with bias and ReLU by the two-parallel fast FIR algorithm: with
-/// `e[n] = x[2n]`, `u[n] = x[2n + 1]`, `v[n] = x[2n + 2]` and the even and odd taps `w_e`,
+/// A correlation with bias and optional ReLU by the two-parallel fast FIR algorithm: with
+/// `x` the padded input, `e[n] = x[2n]`, `u[n] = x[2n + 1]`, `v[n] = x[2n + 2]` and the
+/// even and odd taps `w_e`,
 /// `w_o` (an odd kernel gets a zero tap), the correlation `y = x * w` is
 /// `y[2s] = M1[s] + M3[s]` and `y[2s + 1] = M2[s] - M3[s]`, where
 /// `M1 = (e + u) * w_e`, `M2 = (u + v) * w_o` and `M3 = u * (w_o - w_e)`: three correlations
@@ -225,16 +236,18 @@ struct SplitPlan {
     shape: Correlation,
     /// M1, M2 and M3, without bias or ReLU.
     parts: [Plan; 3],
-    /// The layer's bias.
+    /// The layer's bias (zeros if it has none).
     bias: Vec<f32>,
-    /// One time step of zeros, for the samples past the input's end.
+    relu: bool,
+    /// One time step of zeros, for the padding and the samples past the input's end.
     zeros: Vec<f32>,
 }
 
 impl SplitPlan {
-    fn new(level: SimdLevel, weight: &[f32], bias: &[f32], shape: Correlation) -> Self {
+    fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
         let (cout, cin, kernel) = (shape.out_channels, shape.in_channels, shape.kernel);
-        assert_eq!(weight.len(), cout * cin * kernel, "encode: weight of {shape:?}");
+        assert_eq!(weight.len(), cout * cin * kernel, "correlate: weight of {shape:?}");
+        assert!(shape.in_len + 2 * shape.pad >= kernel, "correlate: kernel {shape:?} longer than its input");
         let taps = kernel.div_ceil(2);
         let half = shape.out_len().div_ceil(2);
         let tap = |o: usize, i: usize, k: usize| if k < kernel { weight[(o * cin + i) * kernel + k] } else { 0.0 };
@@ -249,9 +262,11 @@ impl SplitPlan {
                 }
             }
         }
-        let part = Correlation { in_len: half + taps - 1, kernel: taps, ..shape };
+        let part = Correlation { in_len: half + taps - 1, kernel: taps, pad: 0, ..shape };
         let parts = [even, odd, difference].map(|w| Plan::new(level, &w, None, false, part));
-        Self { shape, parts, bias: bias.to_vec(), zeros: vec![0.0; cin] }
+        let bias = bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec);
+        assert_eq!(bias.len(), cout, "correlate: bias of {shape:?}");
+        Self { shape, parts, bias, relu, zeros: vec![0.0; cin] }
     }
 
     /// The three parts' inputs, then their outputs (`ceil(out_len / 2)` steps each).
@@ -270,7 +285,10 @@ impl SplitPlan {
         // Samples past the input's end must be zero, not stale: they reach outputs past
         // out_len, and, for an odd kernel, valid outputs through the zero tap (M2) or through
         // M1 and M3 with weights that cancel.
-        let sample = |t: usize| if t < s.in_len { &input[t * cin..(t + 1) * cin] } else { &self.zeros[..] };
+        let sample = |t: usize| match t.checked_sub(s.pad).filter(|&u| u < s.in_len) {
+            Some(u) => &input[u * cin..(u + 1) * cin],
+            None => &self.zeros[..],
+        };
         for n in 0..self.parts[0].shape.in_len {
             let (x0, x1, x2) = (sample(2 * n), sample(2 * n + 1), sample(2 * n + 2));
             let row = n * cin..(n + 1) * cin;
@@ -287,7 +305,7 @@ impl SplitPlan {
         self.parts[0].run(sums_even, m1);
         self.parts[1].run(sums_odd, m2);
         self.parts[2].run(odd, m3);
-        let relu = |v: f32| if v <= 0.0 { 0.0 } else { v };
+        let relu = |v: f32| if self.relu && v <= 0.0 { 0.0 } else { v };
         for (step, pair) in out.chunks_mut(2 * cout).enumerate() {
             let base = step * cout;
             let (even, odd) = pair.split_at_mut(cout);
@@ -937,23 +955,35 @@ mod tests {
     #[test]
     fn a_split_layer_matches_the_definition_at_every_step() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        // (in channels, length, out channels, kernel): even and odd kernels and output
-        // lengths, a kernel as long as the input, one channel.
-        for (in_channels, in_len, out_channels, kernel) in
-            [(45, 125, 32, 24), (32, 102, 64, 16), (4, 15, 8, 5), (3, 14, 17, 7), (1, 5, 1, 5), (2, 40, 3, 40)]
-        {
-            let s = Correlation { batch: 1, in_channels, in_len, out_channels, kernel, pad: 0 };
+        // (in channels, length, out channels, kernel, pad): even and odd kernels and output
+        // lengths, a kernel as long as the input, one channel, and the padding of an input
+        // gradient (kernel - 1) and of less.
+        for (in_channels, in_len, out_channels, kernel, pad) in [
+            (45, 125, 32, 24, 0),
+            (32, 102, 64, 16, 0),
+            (4, 15, 8, 5, 0),
+            (3, 14, 17, 7, 0),
+            (1, 5, 1, 5, 0),
+            (2, 40, 3, 40, 0),
+            (32, 102, 45, 24, 23),
+            (5, 6, 3, 7, 6),
+            (2, 9, 4, 4, 1),
+        ] {
+            let s = Correlation { batch: 1, in_channels, in_len, out_channels, kernel, pad };
             let input = random(&mut rng, in_channels * in_len);
             let weight = random(&mut rng, out_channels * in_channels * kernel);
             let bias = random(&mut rng, out_channels);
-            let want = correlate_naive(&input, &weight, &bias, true, s);
-            for level in levels() {
-                let split = SplitPlan::new(level, &weight, &bias, s);
-                let mut scratch = vec![f32::NAN; split.scratch_len()];
-                let mut got = vec![f32::NAN; s.out_len() * out_channels];
-                split.run(&input, &mut scratch, &mut got);
-                // The three parts sum half the terms each, plus the sums around them.
-                assert_close(&got, &want, 2 * (in_channels * kernel + 1), &format!("{level:?} {s:?}"));
+            for (bias, relu) in [(Some(&bias[..]), true), (None, false)] {
+                let want = correlate_naive(&input, &weight, bias.unwrap_or(&vec![0.0; out_channels]), relu, s);
+                for level in levels() {
+                    let split = SplitPlan::new(level, &weight, bias, relu, s);
+                    let mut scratch = vec![f32::NAN; split.scratch_len()];
+                    let mut got = vec![f32::NAN; s.out_len() * out_channels];
+                    split.run(&input, &mut scratch, &mut got);
+                    // The three parts sum half the terms each, plus the sums around them.
+                    let what = format!("{level:?} {s:?} relu {relu}");
+                    assert_close(&got, &want, 2 * (in_channels * kernel + 1), &what);
+                }
             }
         }
     }
@@ -1003,10 +1033,67 @@ mod tests {
     }
 
     /// The documented summation order, in f32 with one rounding per term, as the kernels'
-    /// fused multiply-adds: correlate adds the bias last.
+    /// fused multiply-adds: a direct correlation adds the bias last; a split one (kernel
+    /// at least SPLIT_MIN_KERNEL) sums its three parts so, then joins them and the bias.
     fn correlate_in_order(input: &[f32], weight: &[f32], bias: &[f32], s: Correlation) -> Vec<f32> {
+        if s.kernel >= SPLIT_MIN_KERNEL {
+            split_in_order(input, weight, bias, s)
+        } else {
+            chain_in_order(input, weight, bias, s)
+        }
+    }
+
+    /// A direct correlation's order: one chain per output, bias last.
+    fn chain_in_order(input: &[f32], weight: &[f32], bias: &[f32], s: Correlation) -> Vec<f32> {
         let sums = correlate_sums(input, weight, s, 0f32, |sum, w, x| w.mul_add(x, sum));
         sums.iter().enumerate().map(|(n, sum)| sum + bias[n % s.out_channels]).collect()
+    }
+
+    /// [`SplitPlan`]'s order: the parts' inputs `e + u`, `u + v` and `u`, their weights
+    /// `w_e`, `w_o` and `w_o - w_e` (an odd kernel's last odd tap zero), each part a direct
+    /// correlation in order, then `y[2s] = (M1 + M3) + bias`, `y[2s + 1] = (M2 - M3) + bias`.
+    fn split_in_order(input: &[f32], weight: &[f32], bias: &[f32], s: Correlation) -> Vec<f32> {
+        let (cin, cout, out_len) = (s.in_channels, s.out_channels, s.out_len());
+        let (taps, half) = (s.kernel.div_ceil(2), out_len.div_ceil(2));
+        let part = Correlation { in_len: half + taps - 1, kernel: taps, pad: 0, ..s };
+        let x = |b: usize, t: usize, i: usize| {
+            t.checked_sub(s.pad).filter(|&u| u < s.in_len).map_or(0.0, |u| input[(b * s.in_len + u) * cin + i])
+        };
+        let mut inputs = [vec![], vec![], vec![]];
+        for b in 0..s.batch {
+            for n in 0..part.in_len {
+                for i in 0..cin {
+                    let (e, u, v) = (x(b, 2 * n, i), x(b, 2 * n + 1, i), x(b, 2 * n + 2, i));
+                    inputs[0].push(e + u);
+                    inputs[1].push(u + v);
+                    inputs[2].push(u);
+                }
+            }
+        }
+        let w = |o: usize, i: usize, k: usize| if k < s.kernel { weight[(o * cin + i) * s.kernel + k] } else { 0.0 };
+        let mut weights = [vec![], vec![], vec![]];
+        for o in 0..cout {
+            for i in 0..cin {
+                for j in 0..taps {
+                    weights[0].push(w(o, i, 2 * j));
+                    weights[1].push(w(o, i, 2 * j + 1));
+                    weights[2].push(w(o, i, 2 * j + 1) - w(o, i, 2 * j));
+                }
+            }
+        }
+        let zeros = vec![0.0; cout];
+        let [m1, m2, m3] = [0, 1, 2].map(|p| chain_in_order(&inputs[p], &weights[p], &zeros, part));
+        let mut out = Vec::with_capacity(s.batch * out_len * cout);
+        for b in 0..s.batch {
+            for t in 0..out_len {
+                let at = (b * half + t / 2) * cout;
+                for o in 0..cout {
+                    let sum = if t % 2 == 0 { m1[at + o] + m3[at + o] } else { m2[at + o] - m3[at + o] };
+                    out.push(sum + bias[o]);
+                }
+            }
+        }
+        out
     }
 
     fn weight_grad_in_order(x: &[f32], g: &[f32], s: WeightGrad) -> Vec<f32> {
@@ -1015,9 +1102,16 @@ mod tests {
 
     #[test]
     fn kernels_sum_in_the_documented_order_to_the_bit() {
-        // Batches across several weight-gradient passes of 8 windows, and a padded input.
+        // Batches across several weight-gradient passes of 8 windows; direct and split
+        // correlations (odd and even kernels, odd output lengths), padded and not.
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        for (batch, in_channels, in_len, out_channels, kernel, pad) in [(19, 5, 30, 40, 7, 0), (9, 3, 12, 17, 4, 3)] {
+        for (batch, in_channels, in_len, out_channels, kernel, pad) in [
+            (19, 5, 30, 40, 7, 0),
+            (9, 3, 12, 17, 4, 3),
+            (3, 6, 20, 33, 3, 0),
+            (2, 4, 11, 18, 2, 1),
+            (3, 7, 19, 20, 8, 7),
+        ] {
             let s = Correlation { batch, in_channels, in_len, out_channels, kernel, pad };
             let input = random(&mut rng, batch * in_channels * in_len);
             let weight = random(&mut rng, out_channels * in_channels * kernel);

@@ -75,8 +75,7 @@ pub fn conv_transpose1d(conv: &ConvTranspose1d, x: Tensor<3>, with_relu: bool) -
 }
 
 /// The embedding of `windows` under `convs` (each with bias and ReLU) and a max over time,
-/// by the fused per-window kernel (values within f32 rounding of the layer-by-layer path, which
-/// sums in another order); `None` where
+/// by the fused per-window kernel (the same bits as the layer-by-layer path); `None` where
 /// that path must run (a tensor that records gradients, another backend, `PIM_CONV=burn`).
 ///
 /// # Shapes
