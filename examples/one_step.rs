@@ -67,7 +67,9 @@ fn main() {
     let config = PimConfig::load(&root.join("configs/dsads.json")).unwrap();
     let labels = out.join("labels");
     pseudo_label(&config, &root.join("data/dsads-sample"), &labels, true, &[], &Silent).unwrap();
-    let mut set = WindowSet::load(&config, &WindowSource::Prepared(labels.clone()), &ProgressBar::hidden()).unwrap();
+    let mut set =
+        WindowSet::load(&config, &WindowSource::Prepared(labels.clone()), &SplitRole::ALL, &ProgressBar::hidden())
+            .unwrap();
     let train = set.indices_of(SplitRole::Train);
     set.normalise(&Normaliser::fit(&set, &train));
     let (names, bins) = read_labels(&labels, &set, config.labels.bins).unwrap();

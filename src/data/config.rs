@@ -249,6 +249,11 @@ pub enum SplitRole {
     Test,
 }
 
+impl SplitRole {
+    /// Every role: a stage that needs every subject's windows.
+    pub const ALL: [SplitRole; 3] = [SplitRole::Train, SplitRole::Validation, SplitRole::Test];
+}
+
 impl SplitConfig {
     /// The role of a subject, or `None` if the split does not name it.
     pub fn role_of(&self, subject: &str) -> Option<SplitRole> {

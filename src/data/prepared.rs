@@ -8,11 +8,11 @@
 //! so one prepared folder serves every fold of a cross-subject evaluation.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
-use ndarray::Array3;
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use memmap2::MmapOptions;
+use ndarray::{Array3, ArrayView3, Axis};
+use ndarray_npy::{ViewNpyExt, WriteNpyExt};
 
 use super::config::DatasetConfig;
 use super::recording::Recording;
@@ -102,26 +102,38 @@ impl PreparedWindows {
         })
     }
 
-    /// Read `windows.npy` and `windows.csv` from `dir`, checking that they describe the same
-    /// windows.
-    pub fn read(dir: &Path) -> Result<Self> {
+    /// Read the windows of `dir` (`windows.npy` and `windows.csv`, checked to describe the
+    /// same windows) for which `keep` holds, in order, and the row of each among them all.
+    /// Only those are copied: a stage that needs a few subjects reads a few subjects' samples.
+    pub fn read(dir: &Path, keep: impl Fn(&WindowInfo) -> bool) -> Result<(Self, Vec<usize>)> {
         let fix = "pass the --out folder of `pim pseudo-label`, or run it again";
         let npy = dir.join(WINDOWS_FILE);
+        let unreadable = |problem: String| Error::Artefact { path: npy.clone(), problem, fix: fix.into() };
         let file = File::open(&npy).map_err(|e| Error::io("open", &npy, fix, e))?;
-        let samples = Array3::<f32>::read_npy(BufReader::new(file)).map_err(|e| Error::Artefact {
-            path: npy.clone(),
-            problem: format!("is not a float32 array of [windows, channels, time] ({e})"),
-            fix: fix.into(),
-        })?;
+        // SAFETY: a prepared folder is written once, into a staging folder renamed into
+        // place, and never rewritten; the map lives only while its windows are copied out.
+        let map = unsafe { MmapOptions::new().populate().map(&file) }.map_err(|e| Error::io("map", &npy, fix, e))?;
+        let samples = ArrayView3::<f32>::view_npy(&map)
+            .map_err(|e| unreadable(format!("is not a float32 array of [windows, channels, time] ({e})")))?;
         let index = read_index(&dir.join(WINDOW_INDEX_FILE), fix)?;
         if index.len() != samples.shape()[0] {
-            return Err(Error::Artefact {
-                path: npy,
-                problem: format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", samples.shape()[0], index.len()),
-                fix: fix.into(),
-            });
+            let problem =
+                format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", samples.shape()[0], index.len());
+            return Err(unreadable(problem));
         }
-        Ok(PreparedWindows { samples, index })
+        let (_, channels, time) = samples.dim();
+        let rows: Vec<usize> = (0..index.len()).filter(|&row| keep(&index[row])).collect();
+        let mut values = Vec::with_capacity(rows.len() * channels * time);
+        for &row in &rows {
+            let window = samples.index_axis(Axis(0), row);
+            match window.as_slice() {
+                Some(contiguous) => values.extend_from_slice(contiguous),
+                None => values.extend(window.iter()),
+            }
+        }
+        let index = rows.iter().map(|&row| index[row].clone()).collect();
+        let samples = Array3::from_shape_vec((rows.len(), channels, time), values).expect("whole windows");
+        Ok((PreparedWindows { samples, index }, rows))
     }
 }
 
@@ -199,7 +211,12 @@ mod tests {
         let mut outputs = StagedOutputs::new(dir.path()).unwrap();
         prepared.write(&mut outputs).unwrap();
         outputs.commit().unwrap();
-        assert_eq!(PreparedWindows::read(dir.path()).unwrap(), prepared);
+        assert_eq!(PreparedWindows::read(dir.path(), |_| true).unwrap(), (prepared.clone(), vec![0, 1, 2]));
+        let (without_p1, rows) = PreparedWindows::read(dir.path(), |info| info.subject != "p1").unwrap();
+        assert_eq!(rows, [0, 2]);
+        assert_eq!(without_p1.index, [prepared.index[0].clone(), prepared.index[2].clone()]);
+        assert_eq!(without_p1.samples, prepared.samples.select(Axis(0), &[0, 2]));
+        assert_eq!(PreparedWindows::read(dir.path(), |_| false).unwrap().0.samples.dim(), (0, 2, 4));
         // numpy's format: magic string, version, then a header naming the dtype and shape.
         let bytes = std::fs::read(dir.path().join(WINDOWS_FILE)).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
@@ -242,7 +259,7 @@ mod tests {
         let csv = dir.path().join(WINDOW_INDEX_FILE);
         let text = std::fs::read_to_string(&csv).unwrap();
         std::fs::write(&csv, text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-        let error = PreparedWindows::read(dir.path()).unwrap_err().to_string();
+        let error = PreparedWindows::read(dir.path(), |_| true).unwrap_err().to_string();
         assert!(error.contains("holds 2 windows, but windows.csv lists 1"), "{error}");
     }
 }

@@ -82,7 +82,7 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
     let _lock = RunLock::acquire(run)?;
     let mut outputs = StagedOutputs::new(run)?;
     let bar = progress.bar("reading");
-    let mut set = WindowSet::load(&config, data, &bar)?;
+    let mut set = WindowSet::load(&config, data, &[SplitRole::Test], &bar)?;
     bar.finish_and_clear();
     if normaliser.mean.len() != set.channels {
         return Err(Error::Artefact {
@@ -181,7 +181,8 @@ fn write_predictions(
         writeln!(w, "window,source,start,subject,true,predicted").map_err(io)?;
         for (k, &i) in test.iter().enumerate() {
             let (source, start) = &set.keys[i];
-            writeln!(w, "{i},{source},{start},{},{},{}", set.subjects[i], classes[truth[k]], classes[predicted[k]])
+            let (row, subject) = (set.rows[i], &set.subjects[i]);
+            writeln!(w, "{row},{source},{start},{subject},{},{}", classes[truth[k]], classes[predicted[k]])
                 .map_err(io)?;
         }
         Ok(())

@@ -122,7 +122,7 @@ pub fn embed(
     };
     let mut outputs = StagedOutputs::new(out)?;
     let bar = progress.bar("reading");
-    let mut set = WindowSet::load(&loaded.config, data, &bar)?;
+    let mut set = WindowSet::load(&loaded.config, data, &SplitRole::ALL, &bar)?;
     bar.finish_and_clear();
     set.normalise(&loaded.normaliser);
     let width = encoder.embedding_size();

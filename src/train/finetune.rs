@@ -153,7 +153,7 @@ pub fn finetune(
     // Check the pre-trained run before reading data or writing anything.
     let pretrained_normaliser = check_init(config, paths.init.as_ref())?;
     let bar = progress.bar("reading");
-    let mut set = WindowSet::load(config, &paths.data, &bar)?;
+    let mut set = WindowSet::load(config, &paths.data, &[SplitRole::Train, SplitRole::Validation], &bar)?;
     bar.finish_and_clear();
     let mut notices = set.notices.clone();
     let train = set.indices_of(SplitRole::Train);
@@ -367,7 +367,7 @@ fn write_shots(path: &Path, set: &WindowSet, windows: &[usize], config: &PimConf
     let mut text = String::from("window,source,start,subject,activity\n");
     for &i in windows {
         let class = set.classes[i].map(|c| config.dataset.classes[c].name.as_str()).unwrap_or("");
-        text += &format!("{i},{},{},{},{class}\n", set.keys[i].0, set.keys[i].1, set.subjects[i]);
+        text += &format!("{},{},{},{},{class}\n", set.rows[i], set.keys[i].0, set.keys[i].1, set.subjects[i]);
     }
     save_text(path, &text)
 }

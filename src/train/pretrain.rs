@@ -351,7 +351,7 @@ fn read_inputs(
     progress: &dyn Progress,
 ) -> Result<Inputs> {
     let bar = progress.bar("reading");
-    let mut set = WindowSet::load(config, &paths.data, &bar)?;
+    let mut set = WindowSet::load(config, &paths.data, &SplitRole::ALL, &bar)?;
     bar.finish_and_clear();
     notices.extend(set.notices.iter().cloned());
     let train = set.indices_of(SplitRole::Train);

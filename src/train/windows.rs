@@ -47,6 +47,9 @@ pub struct WindowSet {
     pub inputs: Vec<f32>,
     /// Source file and first sample of each window (its identity across stages).
     pub keys: Vec<(String, usize)>,
+    /// Row of each window among all the source's windows (`windows.npy`'s row), whichever
+    /// subjects were loaded.
+    pub rows: Vec<usize>,
     /// Subject of each window.
     pub subjects: Vec<String>,
     /// Split role of each window.
@@ -58,22 +61,34 @@ pub struct WindowSet {
 }
 
 impl WindowSet {
-    /// The windows of `source` as `config` describes them, each with its role in the
-    /// config's split.
-    pub fn load(config: &PimConfig, source: &WindowSource, progress: &ProgressBar) -> Result<Self> {
+    /// The windows of `source` whose subjects have one of `roles` in `config`'s split, as
+    /// `config` describes them, each with its role.
+    pub fn load(
+        config: &PimConfig,
+        source: &WindowSource,
+        roles: &[SplitRole],
+        progress: &ProgressBar,
+    ) -> Result<Self> {
         let dataset = &config.dataset;
-        let (prepared, notices) = match source {
+        // Subjects the split does not name are kept, for from_prepared to refuse.
+        let wanted = |subject: &str| dataset.split.role_of(subject).is_none_or(|role| roles.contains(&role));
+        let (prepared, rows, notices) = match source {
             WindowSource::Raw(dir) => {
                 let read = read_dataset(dir, dataset, progress)?;
                 let (windows, _) = cut_windows(&read.recordings, dataset.window);
-                (PreparedWindows::cut(&read.recordings, &windows, dataset), read.notices)
+                let (rows, windows): (Vec<usize>, Vec<_>) = (windows.into_iter().enumerate())
+                    .filter(|(_, w)| wanted(&read.recordings[w.recording].subject))
+                    .unzip();
+                (PreparedWindows::cut(&read.recordings, &windows, dataset), rows, read.notices)
             }
             WindowSource::Prepared(dir) => {
                 check_prepared_config(dir, config)?;
-                (PreparedWindows::read(dir)?, Vec::new())
+                let (prepared, rows) = PreparedWindows::read(dir, |info| wanted(&info.subject))?;
+                (prepared, rows, Vec::new())
             }
         };
         let mut set = Self::from_prepared(config, prepared, source.path())?;
+        set.rows = rows;
         set.notices = notices;
         Ok(set)
     }
@@ -99,6 +114,7 @@ impl WindowSet {
             time: want.1,
             inputs: Vec::new(),
             keys: Vec::with_capacity(prepared.len()),
+            rows: Vec::new(),
             subjects: Vec::with_capacity(prepared.len()),
             roles: Vec::with_capacity(prepared.len()),
             classes: Vec::with_capacity(prepared.len()),
@@ -279,6 +295,7 @@ mod tests {
             time: 3,
             inputs: vec![1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 4.0, 5.0, 6.0, 5.0, 5.0, 5.0],
             keys: vec![("a".into(), 0), ("b".into(), 0)],
+            rows: vec![0, 1],
             subjects: vec!["p1".into(), "p1".into()],
             roles: vec![SplitRole::Train, SplitRole::Train],
             classes: vec![Some(0), Some(1)],

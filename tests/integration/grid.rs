@@ -56,6 +56,7 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
     assert_eq!(arms, ["pim", "pim", "masked", "transform", "scratch", "scratch", "pim-speed"]);
     // Each row's scores are its cell's, recomputed here from the cell's predictions.
     assert_eq!(header[7..9], ["macro_f1", "accuracy"]);
+    let (_, prepared) = read_csv(&out.join("windows").join("windows.csv"));
     for row in &rows {
         let macro_f1: f64 = row[7].parse().unwrap();
         let cell = out
@@ -66,6 +67,14 @@ fn every_method_runs_and_the_report_has_both_tables_and_the_figure() {
             .join(format!("shots-{}", row[5]));
         let (accuracy, recomputed) = scores_from_predictions(&cell.join("predictions.csv"));
         assert!((macro_f1 - recomputed).abs() < 1e-9, "macro-F1 {macro_f1}, predictions say {recomputed}: {row:?}");
+        // Each stage loads only the subjects it needs, yet names a window by its row in
+        // the prepared windows: the row's source and start are the window's.
+        for file in ["predictions.csv", "shots.csv"] {
+            for window in read_csv(&cell.join(file)).1 {
+                let index: usize = window[0].parse().unwrap();
+                assert_eq!(prepared[index][2..4], window[1..3], "{file} of {row:?}: {window:?}");
+            }
+        }
         assert!(
             (row[8].parse::<f64>().unwrap() - accuracy).abs() < 1e-9,
             "accuracy of {row:?}, predictions say {accuracy}"
