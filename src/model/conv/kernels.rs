@@ -18,8 +18,10 @@
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
 //! A correlation of 4 or more taps runs as three half-size correlations joined by scalar
-//! sums ([`SplitPlan`]): three quarters of the multiplications. [`encode`], the fused
-//! inference pass, stacks such correlations one window at a time.
+//! sums ([`SplitPlan`]), each split again while it has 4 or more taps: three quarters of
+//! the multiplications per level (the encoder's 24, 16 and 8 taps split three, three and
+//! two levels deep). [`encode`], the fused inference pass, stacks such correlations one
+//! window at a time.
 //!
 //! Each direct correlation's output, and each weight gradient, is accumulated in one lane
 //! by one chain of fused multiply-adds in a fixed order (tap, then input channel; or
@@ -143,11 +145,7 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
         assert!(in_len >= layer.kernel, "encode: windows of {time} samples are too short for the kernels");
         let shape =
             Correlation { batch, in_channels, in_len, out_channels: layer.out_channels, kernel: layer.kernel, pad: 0 };
-        plans.push(if layer.kernel >= SPLIT_MIN_KERNEL {
-            LayerPlan::Split(Box::new(SplitPlan::new(level, layer.weight, Some(layer.bias), true, shape)))
-        } else {
-            LayerPlan::Direct(Plan::new(level, layer.weight, Some(layer.bias), true, shape))
-        });
+        plans.push(LayerPlan::new(level, layer.weight, Some(layer.bias), true, shape));
         (in_channels, in_len) = (layer.out_channels, shape.out_len());
     }
     // Buffer l holds layer l's input, time-major, with the rows its plan reads; buffer
@@ -183,7 +181,8 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
 }
 
 /// Taps from which a correlation is split: below, the half-size correlations are too
-/// short for the saved multiplications to pay for the sums around them.
+/// short for the saved multiplications to pay for the sums around them (splitting from 3
+/// or 5 taps instead measured 5-15% slower inference on the encoder).
 pub const SPLIT_MIN_KERNEL: usize = 4;
 
 /// One layer of [`encode`]: correlated directly, or split.
@@ -193,6 +192,15 @@ enum LayerPlan {
 }
 
 impl LayerPlan {
+    /// A split plan for kernels of at least [`SPLIT_MIN_KERNEL`] taps, else a direct one.
+    fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
+        if shape.kernel >= SPLIT_MIN_KERNEL {
+            LayerPlan::Split(Box::new(SplitPlan::new(level, weight, bias, relu, shape)))
+        } else {
+            LayerPlan::Direct(Plan::new(level, weight, bias, relu, shape))
+        }
+    }
+
     fn shape(&self) -> Correlation {
         match self {
             LayerPlan::Direct(plan) => plan.shape,
@@ -234,8 +242,8 @@ impl LayerPlan {
 struct SplitPlan {
     /// The layer.
     shape: Correlation,
-    /// M1, M2 and M3, without bias or ReLU.
-    parts: [Plan; 3],
+    /// M1, M2 and M3, without bias or ReLU (each split again if long enough).
+    parts: [LayerPlan; 3],
     /// The layer's bias (zeros if it has none).
     bias: Vec<f32>,
     relu: bool,
@@ -263,23 +271,26 @@ impl SplitPlan {
             }
         }
         let part = Correlation { in_len: half + taps - 1, kernel: taps, pad: 0, ..shape };
-        let parts = [even, odd, difference].map(|w| Plan::new(level, &w, None, false, part));
+        let parts = [even, odd, difference].map(|w| LayerPlan::new(level, &w, None, false, part));
         let bias = bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec);
         assert_eq!(bias.len(), cout, "correlate: bias of {shape:?}");
         Self { shape, parts, bias, relu, zeros: vec![0.0; cin] }
     }
 
-    /// The three parts' inputs, then their outputs (`ceil(out_len / 2)` steps each).
+    /// The three parts' inputs, then their outputs (`ceil(out_len / 2)` steps each), then
+    /// the parts' own working memory.
     fn scratch_len(&self) -> usize {
-        let p = &self.parts[0].shape;
-        3 * (self.parts[0].rows * p.in_channels + p.out_len() * p.out_channels)
+        let (part, p) = (&self.parts[0], self.parts[0].shape());
+        3 * (part.input_len() + p.out_len() * p.out_channels) + part.scratch_len()
     }
 
     /// One window: `input` is `[in_len, in_channels]`; `out` `[out_len, out_channels]`.
     fn run(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
         let s = self.shape;
-        let (cin, cout, rows) = (s.in_channels, s.out_channels, self.parts[0].rows);
-        let (inputs, outputs) = scratch[..self.scratch_len()].split_at_mut(3 * rows * cin);
+        let (cin, cout, part) = (s.in_channels, s.out_channels, self.parts[0].shape());
+        let (inputs, rest) = scratch[..self.scratch_len()].split_at_mut(3 * self.parts[0].input_len());
+        let (outputs, deeper) = rest.split_at_mut(3 * part.out_len() * cout);
+        let rows = inputs.len() / 3 / cin;
         let (sums_even, rest) = inputs.split_at_mut(rows * cin);
         let (sums_odd, odd) = rest.split_at_mut(rows * cin);
         // Samples past the input's end must be zero, not stale: they reach outputs past
@@ -289,7 +300,7 @@ impl SplitPlan {
             Some(u) => &input[u * cin..(u + 1) * cin],
             None => &self.zeros[..],
         };
-        for n in 0..self.parts[0].shape.in_len {
+        for n in 0..part.in_len {
             let (x0, x1, x2) = (sample(2 * n), sample(2 * n + 1), sample(2 * n + 2));
             let row = n * cin..(n + 1) * cin;
             let (a, b, c) = (&mut sums_even[row.clone()], &mut sums_odd[row.clone()], &mut odd[row]);
@@ -299,12 +310,12 @@ impl SplitPlan {
                 c[i] = x1[i];
             }
         }
-        let mut products = outputs.chunks_exact_mut(self.parts[0].shape.out_len() * cout);
+        let mut products = outputs.chunks_exact_mut(part.out_len() * cout);
         let mut next = || products.next().expect("three part outputs");
         let (m1, m2, m3) = (next(), next(), next());
-        self.parts[0].run(sums_even, m1);
-        self.parts[1].run(sums_odd, m2);
-        self.parts[2].run(odd, m3);
+        self.parts[0].run(sums_even, deeper, m1);
+        self.parts[1].run(sums_odd, deeper, m2);
+        self.parts[2].run(odd, deeper, m3);
         let relu = |v: f32| if self.relu && v <= 0.0 { 0.0 } else { v };
         for (step, pair) in out.chunks_mut(2 * cout).enumerate() {
             let base = step * cout;
@@ -1082,7 +1093,7 @@ mod tests {
             }
         }
         let zeros = vec![0.0; cout];
-        let [m1, m2, m3] = [0, 1, 2].map(|p| chain_in_order(&inputs[p], &weights[p], &zeros, part));
+        let [m1, m2, m3] = [0, 1, 2].map(|p| correlate_in_order(&inputs[p], &weights[p], &zeros, part));
         let mut out = Vec::with_capacity(s.batch * out_len * cout);
         for b in 0..s.batch {
             for t in 0..out_len {
