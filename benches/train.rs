@@ -70,6 +70,7 @@ fn random_windows(n: usize) -> WindowSet {
         time: TIME,
         inputs: (0..n * CHANNELS * TIME).map(|_| rng.random_range(-2.0f32..2.0)).collect(),
         keys: (0..n).map(|i| (format!("w{i}"), 0)).collect(),
+        mapped: None,
         rows: (0..n).collect(),
         subjects: vec!["p1".into(); n],
         roles: vec![SplitRole::Train; n],

@@ -10,7 +10,7 @@ pub mod transform;
 pub mod window;
 
 pub use config::DatasetConfig;
-pub use prepared::{PreparedWindows, WindowInfo};
+pub use prepared::{MappedSamples, PreparedWindows, WindowInfo};
 pub use readers::{Dataset, read_dataset};
 pub use recording::{ChannelLayout, Recording};
 pub use window::{Window, cut_windows};

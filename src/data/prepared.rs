@@ -10,8 +10,8 @@
 use std::fs::File;
 use std::path::Path;
 
-use memmap2::MmapOptions;
-use ndarray::{Array3, ArrayView3, Axis};
+use memmap2::Mmap;
+use ndarray::{Array3, ArrayView3};
 use ndarray_npy::{ViewNpyExt, WriteNpyExt};
 
 use super::config::DatasetConfig;
@@ -102,38 +102,57 @@ impl PreparedWindows {
         })
     }
 
-    /// Read the windows of `dir` (`windows.npy` and `windows.csv`, checked to describe the
-    /// same windows) for which `keep` holds, in order, and the row of each among them all.
-    /// Only those are copied: a stage that needs a few subjects reads a few subjects' samples.
-    pub fn read(dir: &Path, keep: impl Fn(&WindowInfo) -> bool) -> Result<(Self, Vec<usize>)> {
+    /// Open the prepared windows of `dir`: their index (`windows.csv`) and their samples
+    /// (`windows.npy`, mapped), checked to describe the same windows.
+    pub fn open(dir: &Path) -> Result<(Vec<WindowInfo>, MappedSamples)> {
         let fix = "pass the --out folder of `pim pseudo-label`, or run it again";
         let npy = dir.join(WINDOWS_FILE);
         let unreadable = |problem: String| Error::Artefact { path: npy.clone(), problem, fix: fix.into() };
         let file = File::open(&npy).map_err(|e| Error::io("open", &npy, fix, e))?;
-        // SAFETY: a prepared folder is written once, into a staging folder renamed into
-        // place, and never rewritten; the map lives only while its windows are copied out.
-        let map = unsafe { MmapOptions::new().populate().map(&file) }.map_err(|e| Error::io("map", &npy, fix, e))?;
-        let samples = ArrayView3::<f32>::view_npy(&map)
-            .map_err(|e| unreadable(format!("is not a float32 array of [windows, channels, time] ({e})")))?;
-        let index = read_index(&dir.join(WINDOW_INDEX_FILE), fix)?;
-        if index.len() != samples.shape()[0] {
-            let problem =
-                format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", samples.shape()[0], index.len());
-            return Err(unreadable(problem));
-        }
-        let (_, channels, time) = samples.dim();
-        let rows: Vec<usize> = (0..index.len()).filter(|&row| keep(&index[row])).collect();
-        let mut values = Vec::with_capacity(rows.len() * channels * time);
-        for &row in &rows {
-            let window = samples.index_axis(Axis(0), row);
-            match window.as_slice() {
-                Some(contiguous) => values.extend_from_slice(contiguous),
-                None => values.extend(window.iter()),
+        // SAFETY: pim writes a prepared folder once, into a staging folder renamed into
+        // place, and never rewrites it; only a file changed in place by another program,
+        // while a stage reads it, could change the mapped samples under it.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("map", &npy, fix, e))?;
+        let dims = {
+            let view = ArrayView3::<f32>::view_npy(&map)
+                .map_err(|e| unreadable(format!("is not a float32 array of [windows, channels, time] ({e})")))?;
+            if !view.is_standard_layout() {
+                return Err(unreadable("is in Fortran order; save it in C order (numpy.ascontiguousarray)".into()));
             }
+            view.dim()
+        };
+        let index = read_index(&dir.join(WINDOW_INDEX_FILE), fix)?;
+        if index.len() != dims.0 {
+            return Err(unreadable(format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", dims.0, index.len())));
         }
-        let index = rows.iter().map(|&row| index[row].clone()).collect();
-        let samples = Array3::from_shape_vec((rows.len(), channels, time), values).expect("whole windows");
-        Ok((PreparedWindows { samples, index }, rows))
+        // The samples end the file (the viewer refuses extra bytes), after the header.
+        let offset = map.len() - dims.0 * dims.1 * dims.2 * size_of::<f32>();
+        Ok((index, MappedSamples { map, offset, dims }))
+    }
+}
+
+/// The samples of a `windows.npy`, memory-mapped and read in place, so that a stage copies
+/// only the windows it uses.
+#[derive(Debug)]
+pub struct MappedSamples {
+    map: Mmap,
+    /// Bytes before the first sample (the header).
+    offset: usize,
+    /// Windows, channels, samples per channel.
+    dims: (usize, usize, usize),
+}
+
+impl MappedSamples {
+    /// Windows, channels and samples per channel.
+    pub fn dims(&self) -> (usize, usize, usize) {
+        self.dims
+    }
+
+    /// Window `row` as `[channels, time]`, row-major.
+    pub fn window(&self, row: usize) -> &[f32] {
+        let bytes = self.dims.1 * self.dims.2 * size_of::<f32>();
+        let start = self.offset + row * bytes;
+        bytemuck::cast_slice(&self.map[start..start + bytes])
     }
 }
 
@@ -211,12 +230,12 @@ mod tests {
         let mut outputs = StagedOutputs::new(dir.path()).unwrap();
         prepared.write(&mut outputs).unwrap();
         outputs.commit().unwrap();
-        assert_eq!(PreparedWindows::read(dir.path(), |_| true).unwrap(), (prepared.clone(), vec![0, 1, 2]));
-        let (without_p1, rows) = PreparedWindows::read(dir.path(), |info| info.subject != "p1").unwrap();
-        assert_eq!(rows, [0, 2]);
-        assert_eq!(without_p1.index, [prepared.index[0].clone(), prepared.index[2].clone()]);
-        assert_eq!(without_p1.samples, prepared.samples.select(Axis(0), &[0, 2]));
-        assert_eq!(PreparedWindows::read(dir.path(), |_| false).unwrap().0.samples.dim(), (0, 2, 4));
+        let (index, samples) = PreparedWindows::open(dir.path()).unwrap();
+        assert_eq!(index, prepared.index);
+        assert_eq!(samples.dims(), (3, 2, 4));
+        for (row, window) in prepared.samples.outer_iter().enumerate() {
+            assert_eq!(samples.window(row), window.as_slice().unwrap());
+        }
         // numpy's format: magic string, version, then a header naming the dtype and shape.
         let bytes = std::fs::read(dir.path().join(WINDOWS_FILE)).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
@@ -247,6 +266,18 @@ mod tests {
     }
 
     #[test]
+    fn samples_in_fortran_order_are_refused() {
+        use ndarray::ShapeBuilder;
+        let dir = tempfile::tempdir().unwrap();
+        let samples = Array3::<f32>::zeros((2, 1, 3).f());
+        samples.write_npy(File::create(dir.path().join(WINDOWS_FILE)).unwrap()).unwrap();
+        let row = "p1,a,s,0\n";
+        std::fs::write(dir.path().join(WINDOW_INDEX_FILE), format!("{}\n{row}{row}", KEY_COLUMNS.join(","))).unwrap();
+        let error = PreparedWindows::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("windows.npy") && error.contains("is in Fortran order"), "{error}");
+    }
+
+    #[test]
     fn a_short_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let prepared = PreparedWindows {
@@ -259,7 +290,7 @@ mod tests {
         let csv = dir.path().join(WINDOW_INDEX_FILE);
         let text = std::fs::read_to_string(&csv).unwrap();
         std::fs::write(&csv, text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n").unwrap();
-        let error = PreparedWindows::read(dir.path(), |_| true).unwrap_err().to_string();
+        let error = PreparedWindows::open(dir.path()).unwrap_err().to_string();
         assert!(error.contains("holds 2 windows, but windows.csv lists 1"), "{error}");
     }
 }

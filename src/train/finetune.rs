@@ -153,24 +153,28 @@ pub fn finetune(
     // Check the pre-trained run before reading data or writing anything.
     let pretrained_normaliser = check_init(config, paths.init.as_ref())?;
     let bar = progress.bar("reading");
-    let mut set = WindowSet::load(config, &paths.data, &[SplitRole::Train, SplitRole::Validation], &bar)?;
+    let all = WindowSet::load(config, &paths.data, &[SplitRole::Train, SplitRole::Validation], &bar)?;
     bar.finish_and_clear();
-    let mut notices = set.notices.clone();
-    let train = set.indices_of(SplitRole::Train);
-    let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&set, &train));
+    let mut notices = all.notices.clone();
+    let train = all.indices_of(SplitRole::Train);
+    let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&all, &train));
+    let drawn = draw_shots(config, &all, &paths.data, &mut notices)?;
+    let mut validation = all.labelled_indices_of(SplitRole::Validation);
+    if validation.is_empty() {
+        notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
+        validation = drawn.clone();
+    }
+    // Only the drawn and the validation windows are used from here: copy those alone.
+    let mut set = all.subset(&[&drawn[..], &validation].concat());
     set.normalise(&normaliser);
-    let drawn = draw_shots(config, &set, &paths.data, &mut notices)?;
+    let (drawn, validation): (Vec<usize>, Vec<usize>) =
+        ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
     // The folder's lock, and no output of an earlier run left beside this one's.
     let _lock = RunLock::acquire(&paths.out)?;
     remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE])?;
     save_json(config, &paths.out.join(CONFIG_FILE))?;
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &drawn, config)?;
-    let mut validation = set.labelled_indices_of(SplitRole::Validation);
-    if validation.is_empty() {
-        notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
-        validation = drawn.clone();
-    }
 
     let device = backend.device(config.seed)?;
     let mut model = ClassifierModel::init(config, set.channels, &device.clone().autodiff());

@@ -266,6 +266,7 @@ mod tests {
             time,
             inputs: (0..2 * channels * time).map(|v| v as f32 + 1.0).collect(),
             keys: vec![("a".into(), 0), ("b".into(), 0)],
+            mapped: None,
             rows: vec![0, 1],
             subjects: vec!["p1".into(); 2],
             roles: vec![SplitRole::Train; 2],

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
-use crate::data::{ChannelLayout, PreparedWindows, cut_windows, read_dataset};
+use crate::data::{ChannelLayout, MappedSamples, PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::labels::io::read_label_rows;
 
@@ -43,8 +44,11 @@ pub struct WindowSet {
     pub channels: usize,
     /// Samples per window.
     pub time: usize,
-    /// `[windows, channels, time]`, row-major.
+    /// `[windows, channels, time]`, row-major; empty while the samples are `mapped`.
     pub inputs: Vec<f32>,
+    /// The prepared windows' samples, read in place (window `i` is row `rows[i]`) until a
+    /// change (`normalise`) copies this set's windows into `inputs`.
+    pub mapped: Option<Arc<MappedSamples>>,
     /// Source file and first sample of each window (its identity across stages).
     pub keys: Vec<(String, usize)>,
     /// Row of each window among all the source's windows (`windows.npy`'s row), whichever
@@ -72,34 +76,48 @@ impl WindowSet {
         let dataset = &config.dataset;
         // Subjects the split does not name are kept, for from_prepared to refuse.
         let wanted = |subject: &str| dataset.split.role_of(subject).is_none_or(|role| roles.contains(&role));
-        let (prepared, rows, notices) = match source {
+        match source {
             WindowSource::Raw(dir) => {
                 let read = read_dataset(dir, dataset, progress)?;
                 let (windows, _) = cut_windows(&read.recordings, dataset.window);
                 let (rows, windows): (Vec<usize>, Vec<_>) = (windows.into_iter().enumerate())
                     .filter(|(_, w)| wanted(&read.recordings[w.recording].subject))
                     .unzip();
-                (PreparedWindows::cut(&read.recordings, &windows, dataset), rows, read.notices)
+                let prepared = PreparedWindows::cut(&read.recordings, &windows, dataset);
+                let [_, channels, time] = prepared.samples.shape().try_into().expect("three dimensions");
+                let mut set = Self::from_index(config, &prepared.index, rows, (channels, time), source.path())?;
+                let (inputs, offset) = prepared.samples.into_raw_vec_and_offset();
+                debug_assert_eq!(offset.unwrap_or(0), 0, "a freshly built array starts at its buffer's start");
+                set.inputs = inputs;
+                set.notices = read.notices;
+                Ok(set)
             }
             WindowSource::Prepared(dir) => {
                 check_prepared_config(dir, config)?;
-                let (prepared, rows) = PreparedWindows::read(dir, |info| wanted(&info.subject))?;
-                (prepared, rows, Vec::new())
+                let (index, samples) = PreparedWindows::open(dir)?;
+                let rows: Vec<usize> = (0..index.len()).filter(|&row| wanted(&index[row].subject)).collect();
+                let index: Vec<WindowInfo> = rows.iter().map(|&row| index[row].clone()).collect();
+                let (_, channels, time) = samples.dims();
+                let mut set = Self::from_index(config, &index, rows, (channels, time), source.path())?;
+                set.mapped = Some(Arc::new(samples));
+                Ok(set)
             }
-        };
-        let mut set = Self::from_prepared(config, prepared, source.path())?;
-        set.rows = rows;
-        set.notices = notices;
-        Ok(set)
+        }
     }
 
-    /// Give prepared windows their roles and classes under `config`; `path` names their
-    /// folder in errors.
-    fn from_prepared(config: &PimConfig, prepared: PreparedWindows, path: &Path) -> Result<Self> {
+    /// A set without samples yet: the windows of `index` (rows `rows` of their source, of
+    /// `channels` x `time` samples) with their roles and classes under `config`; `path` names
+    /// their folder in errors.
+    fn from_index(
+        config: &PimConfig,
+        index: &[WindowInfo],
+        rows: Vec<usize>,
+        (channels, time): (usize, usize),
+        path: &Path,
+    ) -> Result<Self> {
         let dataset = &config.dataset;
-        let [_, channels, time] = prepared.samples.shape().try_into().expect("three dimensions");
         let want = (ChannelLayout::new(dataset).channels(), dataset.window.length);
-        if !prepared.is_empty() && (channels, time) != want {
+        if !index.is_empty() && (channels, time) != want {
             return Err(Error::Artefact {
                 path: path.to_path_buf(),
                 problem: format!(
@@ -113,14 +131,15 @@ impl WindowSet {
             channels: want.0,
             time: want.1,
             inputs: Vec::new(),
-            keys: Vec::with_capacity(prepared.len()),
-            rows: Vec::new(),
-            subjects: Vec::with_capacity(prepared.len()),
-            roles: Vec::with_capacity(prepared.len()),
-            classes: Vec::with_capacity(prepared.len()),
+            mapped: None,
+            keys: Vec::with_capacity(index.len()),
+            rows,
+            subjects: Vec::with_capacity(index.len()),
+            roles: Vec::with_capacity(index.len()),
+            classes: Vec::with_capacity(index.len()),
             notices: Vec::new(),
         };
-        for info in &prepared.index {
+        for info in index {
             let role = dataset.split.role_of(&info.subject).ok_or_else(|| Error::Artefact {
                 path: path.to_path_buf(),
                 problem: format!("holds windows of subject {:?}, which dataset.split does not name", info.subject),
@@ -139,9 +158,6 @@ impl WindowSet {
             set.roles.push(role);
             set.classes.push(class);
         }
-        let (inputs, offset) = prepared.samples.into_raw_vec_and_offset();
-        debug_assert_eq!(offset.unwrap_or(0), 0, "a freshly built array starts at its buffer's start");
-        set.inputs = inputs;
         Ok(set)
     }
 
@@ -167,8 +183,35 @@ impl WindowSet {
 
     /// Window `index` as `[channels, time]`, row-major.
     pub fn window(&self, index: usize) -> &[f32] {
-        let size = self.channels * self.time;
-        &self.inputs[index * size..(index + 1) * size]
+        match &self.mapped {
+            Some(mapped) => mapped.window(self.rows[index]),
+            None => {
+                let size = self.channels * self.time;
+                &self.inputs[index * size..(index + 1) * size]
+            }
+        }
+    }
+
+    /// The windows `indices`, in that order, as a set of their own, their samples copied:
+    /// what a stage keeps of a mapped set when it uses a few of its windows.
+    pub fn subset(&self, indices: &[usize]) -> WindowSet {
+        let pick = |values: &[String]| indices.iter().map(|&i| values[i].clone()).collect();
+        let mut inputs = Vec::with_capacity(indices.len() * self.channels * self.time);
+        for &i in indices {
+            inputs.extend_from_slice(self.window(i));
+        }
+        WindowSet {
+            channels: self.channels,
+            time: self.time,
+            inputs,
+            mapped: None,
+            keys: indices.iter().map(|&i| self.keys[i].clone()).collect(),
+            rows: indices.iter().map(|&i| self.rows[i]).collect(),
+            subjects: pick(&self.subjects),
+            roles: indices.iter().map(|&i| self.roles[i]).collect(),
+            classes: indices.iter().map(|&i| self.classes[i]).collect(),
+            notices: self.notices.clone(),
+        }
     }
 
     /// The windows `indices` as a `[batch, channels, time]` tensor on `device`.
@@ -180,8 +223,11 @@ impl WindowSet {
         Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.time]), device)
     }
 
-    /// Z-normalise every channel in place.
+    /// Z-normalise every channel in place (copying a mapped set's windows first).
     pub fn normalise(&mut self, normaliser: &Normaliser) {
+        if self.mapped.is_some() {
+            *self = self.subset(&(0..self.len()).collect::<Vec<_>>());
+        }
         let (channels, time) = (self.channels, self.time);
         for window in self.inputs.chunks_mut(channels * time) {
             normaliser.apply(window, time);
@@ -295,6 +341,7 @@ mod tests {
             time: 3,
             inputs: vec![1.0, 2.0, 3.0, 5.0, 5.0, 5.0, 4.0, 5.0, 6.0, 5.0, 5.0, 5.0],
             keys: vec![("a".into(), 0), ("b".into(), 0)],
+            mapped: None,
             rows: vec![0, 1],
             subjects: vec!["p1".into(), "p1".into()],
             roles: vec![SplitRole::Train, SplitRole::Train],
@@ -324,5 +371,45 @@ mod tests {
         assert_eq!(batch.dims(), [2, 2, 3]);
         let values: Vec<f32> = batch.into_data().try_to_vec().unwrap();
         assert_eq!(values[..6], [4.0, 5.0, 6.0, 5.0, 5.0, 5.0]);
+    }
+
+    #[test]
+    fn a_mapped_set_reads_its_rows_and_copies_them_when_changed() {
+        // The tiny set's windows saved as rows 2 and 0 of three prepared windows (row 1 is
+        // another subject's), then mapped back as a set of those two rows.
+        let owned = tiny_set();
+        let dir = tempfile::tempdir().unwrap();
+        let mut samples = ndarray::Array3::<f32>::from_elem((3, 2, 3), -1.0);
+        for (row, i) in [(2, 0), (0, 1)] {
+            samples.index_axis_mut(ndarray::Axis(0), row).as_slice_mut().unwrap().copy_from_slice(owned.window(i));
+        }
+        let info = |subject: &str| WindowInfo {
+            subject: subject.into(),
+            activity: String::new(),
+            source: "s".into(),
+            start: 0,
+        };
+        let prepared = PreparedWindows { samples, index: vec![info("p1"), info("p2"), info("p1")] };
+        let mut outputs = crate::output::StagedOutputs::new(dir.path()).unwrap();
+        prepared.write(&mut outputs).unwrap();
+        outputs.commit().unwrap();
+        let mapped = WindowSet {
+            inputs: Vec::new(),
+            mapped: Some(Arc::new(PreparedWindows::open(dir.path()).unwrap().1)),
+            rows: vec![2, 0],
+            ..tiny_set()
+        };
+        assert_eq!((mapped.window(0), mapped.window(1)), (owned.window(0), owned.window(1)));
+        let second = mapped.subset(&[1]);
+        assert_eq!(
+            (second.inputs.as_slice(), second.rows.as_slice(), second.mapped.is_none()),
+            (owned.window(1), &[0][..], true)
+        );
+        let normaliser = Normaliser::fit(&mapped, &[0, 1]);
+        assert_eq!(normaliser, Normaliser::fit(&owned, &[0, 1]));
+        let (mut mapped, mut owned) = (mapped, owned);
+        mapped.normalise(&normaliser);
+        owned.normalise(&normaliser);
+        assert!(mapped.mapped.is_none() && mapped.inputs == owned.inputs, "normalising copies, then scales");
     }
 }
