@@ -258,16 +258,15 @@ impl SplitPlan {
         assert!(shape.in_len + 2 * shape.pad >= kernel, "correlate: kernel {shape:?} longer than its input");
         let taps = kernel.div_ceil(2);
         let half = shape.out_len().div_ceil(2);
-        let tap = |o: usize, i: usize, k: usize| if k < kernel { weight[(o * cin + i) * kernel + k] } else { 0.0 };
-        let (mut even, mut odd, mut difference) = (Vec::new(), Vec::new(), Vec::new());
-        for o in 0..cout {
-            for i in 0..cin {
-                for j in 0..taps {
-                    let (e, d) = (tap(o, i, 2 * j), tap(o, i, 2 * j + 1));
-                    even.push(e);
-                    odd.push(d);
-                    difference.push(d - e);
-                }
+        let size = cout * cin * taps;
+        let (mut even, mut odd, mut difference) =
+            (Vec::with_capacity(size), Vec::with_capacity(size), Vec::with_capacity(size));
+        for taps_of_pair in weight.chunks_exact(kernel) {
+            for pair in taps_of_pair.chunks(2) {
+                let (e, d) = (pair[0], pair.get(1).copied().unwrap_or(0.0));
+                even.push(e);
+                odd.push(d);
+                difference.push(d - e);
             }
         }
         let part = Correlation { in_len: half + taps - 1, kernel: taps, pad: 0, ..shape };
@@ -300,15 +299,14 @@ impl SplitPlan {
             Some(u) => &input[u * cin..(u + 1) * cin],
             None => &self.zeros[..],
         };
-        for n in 0..part.in_len {
+        let rows = sums_even.chunks_exact_mut(cin).zip(sums_odd.chunks_exact_mut(cin)).zip(odd.chunks_exact_mut(cin));
+        for (n, ((a, b), c)) in rows.take(part.in_len).enumerate() {
             let (x0, x1, x2) = (sample(2 * n), sample(2 * n + 1), sample(2 * n + 2));
-            let row = n * cin..(n + 1) * cin;
-            let (a, b, c) = (&mut sums_even[row.clone()], &mut sums_odd[row.clone()], &mut odd[row]);
-            for i in 0..cin {
-                a[i] = x0[i] + x1[i];
-                b[i] = x1[i] + x2[i];
-                c[i] = x1[i];
+            for (((a, b), (&e, &u)), &v) in a.iter_mut().zip(b.iter_mut()).zip(x0.iter().zip(x1)).zip(x2) {
+                *a = e + u;
+                *b = u + v;
             }
+            c.copy_from_slice(x1);
         }
         let mut products = outputs.chunks_exact_mut(part.out_len() * cout);
         let mut next = || products.next().expect("three part outputs");
@@ -317,14 +315,14 @@ impl SplitPlan {
         self.parts[1].run(sums_odd, deeper, m2);
         self.parts[2].run(odd, deeper, m3);
         let relu = |v: f32| if self.relu && v <= 0.0 { 0.0 } else { v };
-        for (step, pair) in out.chunks_mut(2 * cout).enumerate() {
-            let base = step * cout;
+        let parts = m1.chunks_exact(cout).zip(m2.chunks_exact(cout)).zip(m3.chunks_exact(cout));
+        for (pair, ((m1, m2), m3)) in out.chunks_mut(2 * cout).zip(parts) {
             let (even, odd) = pair.split_at_mut(cout);
-            for (o, y) in even.iter_mut().enumerate() {
-                *y = relu(m1[base + o] + m3[base + o] + self.bias[o]);
+            for (((y, &a), &c), &b) in even.iter_mut().zip(m1).zip(m3).zip(&self.bias) {
+                *y = relu(a + c + b);
             }
-            for (o, y) in odd.iter_mut().enumerate() {
-                *y = relu(m2[base + o] - m3[base + o] + self.bias[o]);
+            for (((y, &a), &c), &b) in odd.iter_mut().zip(m2).zip(m3).zip(&self.bias) {
+                *y = relu(a - c + b);
             }
         }
     }
@@ -402,11 +400,10 @@ impl Plan {
 /// loads the weights of consecutive output channels as one vector, and reads them in order.
 fn pack_taps(weight: &[f32], out: usize, inputs: usize, kernel: usize, out_to: usize) -> Vec<f32> {
     let mut packed = vec![0f32; kernel * inputs * out_to];
-    for o in 0..out {
-        for i in 0..inputs {
-            for k in 0..kernel {
-                packed[(k * inputs + i) * out_to + o] = weight[(o * inputs + i) * kernel + k];
-            }
+    for (ki, row) in packed.chunks_exact_mut(out_to).enumerate() {
+        let (k, i) = (ki / inputs, ki % inputs);
+        for (o, to) in row[..out].iter_mut().enumerate() {
+            *to = weight[(o * inputs + i) * kernel + k];
         }
     }
     packed
