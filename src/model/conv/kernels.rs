@@ -240,6 +240,7 @@ impl LayerPlan {
 /// `M1 = (e + u) * w_e`, `M2 = (u + v) * w_o` and `M3 = u * (w_o - w_e)`: three correlations
 /// of half the taps over half the steps, where the direct one costs four.
 struct SplitPlan {
+    level: SimdLevel,
     /// The layer.
     shape: Correlation,
     /// M1, M2 and M3, without bias or ReLU (each split again if long enough).
@@ -273,7 +274,7 @@ impl SplitPlan {
         let parts = [even, odd, difference].map(|w| LayerPlan::new(level, &w, None, false, part));
         let bias = bias.map_or_else(|| vec![0.0; cout], <[f32]>::to_vec);
         assert_eq!(bias.len(), cout, "correlate: bias of {shape:?}");
-        Self { shape, parts, bias, relu, zeros: vec![0.0; cin] }
+        Self { level, shape, parts, bias, relu, zeros: vec![0.0; cin] }
     }
 
     /// The three parts' inputs, then their outputs (`ceil(out_len / 2)` steps each), then
@@ -285,6 +286,33 @@ impl SplitPlan {
 
     /// One window: `input` is `[in_len, in_channels]`; `out` `[out_len, out_channels]`.
     fn run(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
+        match self.level {
+            // SAFETY: `level` is only ever a level this CPU supports (simd::level checks).
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => unsafe { self.run_avx512(input, scratch, out) },
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => unsafe { self.run_avx2(input, scratch, out) },
+            _ => self.run_on_any(input, scratch, out),
+        }
+    }
+
+    /// [`SplitPlan::run`] with the sums around the parts vectorised for AVX-512 (plain
+    /// adds: the same bits as on any level).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
+        self.run_on_any(input, scratch, out)
+    }
+
+    /// As [`SplitPlan::run_avx512`], for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
+        self.run_on_any(input, scratch, out)
+    }
+
+    #[inline(always)]
+    fn run_on_any(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
         let s = self.shape;
         let (cin, cout, part) = (s.in_channels, s.out_channels, self.parts[0].shape());
         let (inputs, rest) = scratch[..self.scratch_len()].split_at_mut(3 * self.parts[0].input_len());
