@@ -60,6 +60,7 @@ fn main() {
         let wgrad = rate(5, || {
             let _ = weight_grad(level, &xs, &g, wshape);
         });
+        // The direct sum's multiply-adds: for split kernels, a direct-equivalent rate.
         let flops = 2.0 * (cin * cout * k * out) as f64;
         println!(
             "conv {cin}->{cout} k{k} t{len}: burn forward {burn:.0} windows/s; direct forward {direct:.0} ({:.2}x, {:.1} GFLOP/s), input grad {input_grad:.0} ({:.1} GFLOP/s), weight grad {wgrad:.0} ({:.1} GFLOP/s)",

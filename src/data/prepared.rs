@@ -109,9 +109,10 @@ impl PreparedWindows {
         let npy = dir.join(WINDOWS_FILE);
         let unreadable = |problem: String| Error::Artefact { path: npy.clone(), problem, fix: fix.into() };
         let file = File::open(&npy).map_err(|e| Error::io("open", &npy, fix, e))?;
-        // SAFETY: pim writes a prepared folder once, into a staging folder renamed into
-        // place, and never rewrites it; only a file changed in place by another program,
-        // while a stage reads it, could change the mapped samples under it.
+        // SAFETY: pim never writes into an existing windows.npy: it writes a new file under
+        // a temporary name and renames it over the old one, so a mapped file keeps its
+        // bytes. Only another program changing the file in place while a stage reads it
+        // could change them (and truncating it would end the stage with SIGBUS).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("map", &npy, fix, e))?;
         let dims = {
             let view = ArrayView3::<f32>::view_npy(&map)

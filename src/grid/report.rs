@@ -371,10 +371,30 @@ fn header(results: &GridResults, grid: &Grid, folds: &[String]) -> String {
         "# Results\n\n{} cells: {split}, seeds {}. Scores are on each fold's test subjects: mean ± sample standard \
          deviation over the fold × seed cells; the best mean of each column is in bold; `(n=k)` marks fewer cells \
          than planned. Compute: {pretrain_minutes:.0} min pre-training (arms sharing a pre-training counted once per arm), \
-         {finetune_minutes:.0} min fine-tuning and evaluation.\n",
+         {finetune_minutes:.0} min fine-tuning and evaluation.{}\n",
         cells.len(),
         seeds.join(", "),
+        builds_note(cells),
     )
+}
+
+/// Which builds made the cells (from their records): one is named; several are flagged,
+/// since a build that sums in another order trains to other last bits.
+fn builds_note(cells: &[Cell]) -> String {
+    let mut builds: BTreeMap<&str, usize> = BTreeMap::new();
+    for cell in cells {
+        *builds.entry(cell.pim_commit.as_deref().unwrap_or("not recorded")).or_default() += 1;
+    }
+    let listed: Vec<String> = builds.iter().map(|(build, n)| format!("{build} ({n})")).collect();
+    match builds.len() {
+        1 if builds.contains_key("not recorded") => String::new(),
+        1 => format!(" Build: {}.", builds.keys().next().expect("one build")),
+        _ => format!(
+            " **Cells of several builds**: {}. Builds whose kernels sum in another order train to other last bits, \
+             so these cells do not all reproduce with one build.",
+            listed.join(", ")
+        ),
+    }
 }
 
 /// The ablation of PIM's tasks: the chosen PIM arm and the ablation table's PIM arms, over
@@ -486,6 +506,7 @@ mod tests {
             pretrain_epoch: None,
             seconds: 1.0,
             pretrain_seconds: 0.0,
+            pim_commit: None,
         }
     }
 
@@ -564,6 +585,21 @@ mod tests {
             table.contains("| pim | 2 | 2 [1–2] / – / 3 [3–3] (of 3) | 3.000 → 0.500 | 3.000 → 2.500 → 3.250 |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn the_header_names_the_build_and_flags_several() {
+        let made_by = |commits: &[Option<&str>]| {
+            let cells: Vec<Cell> = commits
+                .iter()
+                .map(|c| Cell { pim_commit: c.map(String::from), ..cell("a", "f", 0, Shots::PerClass(1), 0.5) })
+                .collect();
+            builds_note(&cells)
+        };
+        assert_eq!(made_by(&[None, None]), "");
+        assert_eq!(made_by(&[Some("98b6d44"), Some("98b6d44")]), " Build: 98b6d44.");
+        let mixed = made_by(&[Some("98b6d44"), None, Some("3193f1d"), Some("98b6d44")]);
+        assert!(mixed.contains("**Cells of several builds**: 3193f1d (1), 98b6d44 (2), not recorded (1)."), "{mixed}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
-use crate::output::{exit_here_if_asked, load_json, save_json};
+use crate::output::{PIM_COMMIT, exit_here_if_asked, load_json, save_json};
 use crate::progress::Progress;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -82,6 +82,10 @@ pub struct Cell {
     pub seconds: f64,
     /// Wall time of the unit's pre-training (summed over resumed runs; 0 for scratch).
     pub pretrain_seconds: f64,
+    /// The build that fine-tuned and scored it (`pim --version`'s commit); absent in
+    /// records made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pim_commit: Option<String>,
 }
 
 /// Where a grid reads and writes.
@@ -280,6 +284,7 @@ fn run_cell(
         pretrain_epoch: None,
         seconds: started.elapsed().as_secs_f64(),
         pretrain_seconds: 0.0,
+        pim_commit: Some(PIM_COMMIT.into()),
     })
 }
 

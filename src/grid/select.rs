@@ -120,6 +120,7 @@ mod tests {
             pretrain_epoch: Some(1),
             seconds: 0.0,
             pretrain_seconds: 0.0,
+            pim_commit: None,
         }
     }
 

@@ -166,6 +166,7 @@ pub fn finetune(
     }
     // Only the drawn and the validation windows are used from here: copy those alone.
     let mut set = all.subset(&[&drawn[..], &validation].concat());
+    drop(all);
     set.normalise(&normaliser);
     let (drawn, validation): (Vec<usize>, Vec<usize>) =
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());

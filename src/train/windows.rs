@@ -1,5 +1,6 @@
-//! Windows as network input: every window of a dataset as `[channels, time]` f32 in one
-//! flat buffer, with its subject, split role and class; the per-channel z-normalisation
+//! Windows as network input: the windows of a dataset's subjects in the roles a stage needs,
+//! each `[channels, time]` f32 (read in place from the prepared windows, or in one flat
+//! buffer), with its subject, split role and class; the per-channel z-normalisation
 //! fitted on the training subjects; the pseudo-labels of `labels.csv` joined back onto the
 //! windows; and batches turned into tensors.
 
@@ -37,7 +38,7 @@ impl WindowSource {
     }
 }
 
-/// Every window of a dataset.
+/// The windows of a dataset's subjects in some split roles.
 #[derive(Debug, Clone)]
 pub struct WindowSet {
     /// Channels per window.
@@ -74,7 +75,8 @@ impl WindowSet {
         progress: &ProgressBar,
     ) -> Result<Self> {
         let dataset = &config.dataset;
-        // Subjects the split does not name are kept, for from_prepared to refuse.
+        // Subjects the split does not name are kept, for from_index to refuse. The other
+        // checks (channels, activity names) see only the kept windows.
         let wanted = |subject: &str| dataset.split.role_of(subject).is_none_or(|role| roles.contains(&role));
         match source {
             WindowSource::Raw(dir) => {

@@ -6,7 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::common::{copy_dir, files_in, finetune, fixture, pim, pseudo_label, root, scores_from_predictions};
+use crate::common::{
+    copy_dir, files_in, finetune, fixture, pim, pseudo_label, read_csv, root, scores_from_predictions,
+};
 use pim::train::pretrain::EXIT_AFTER_EPOCH_VAR;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
@@ -115,6 +117,15 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
     let predictions = fs::read_to_string(tuned.join("predictions.csv")).unwrap();
     assert_eq!(predictions.lines().count(), 1 + 76);
     assert!(predictions.starts_with("window,source,start,subject,true,predicted\n"));
+    // Read from the raw files, a window is still named by its row among all the data's
+    // windows: the row pseudo-label's prepared windows give it.
+    let (_, prepared) = read_csv(&labels.join("windows.csv"));
+    for file in ["predictions.csv", "shots.csv"] {
+        for window in read_csv(&tuned.join(file)).1 {
+            let row: usize = window[0].parse().unwrap();
+            assert_eq!(prepared[row][2..4], window[1..3], "{file}: {window:?}");
+        }
+    }
     let record = json(&tuned.join("run.json"));
     assert_eq!((record["stage"].as_str(), record["seed"].as_u64()), (Some("finetune"), Some(3)));
     assert_eq!(json(&run.join("run.json"))["stage"], "pretrain");

@@ -17,8 +17,8 @@
 //!   convolution's forward pass.
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
-//! A correlation of 4 or more taps runs as three half-size correlations joined by scalar
-//! sums ([`SplitPlan`]), each split again while it has 4 or more taps: three quarters of
+//! A correlation of 4 or more taps runs as three half-size correlations joined by
+//! elementwise sums ([`SplitPlan`]), each split again while it has 4 or more taps: three quarters of
 //! the multiplications per level (the encoder's 24, 16 and 8 taps split three, three and
 //! two levels deep). [`encode`], the fused inference pass, stacks such correlations one
 //! window at a time.
@@ -26,7 +26,8 @@
 //! Each direct correlation's output, and each weight gradient, is accumulated in one lane
 //! by one chain of fused multiply-adds in a fixed order (tap, then input channel; or
 //! window, then time), whatever the instruction set, the register tiling or the thread
-//! count, and the split's sums around its parts are scalar. So results are identical on
+//! count, and the split's sums around its parts are elementwise adds, one rounding each.
+//! So results are identical on
 //! every CPU and for any number of threads. Work is split across rayon's threads by window
 //! (correlate, encode) or by input channel and output channels (weight_grad), never by
 //! summation index.
@@ -82,7 +83,10 @@ fn correlate_tile(level: SimdLevel, channel_vectors: usize) -> (usize, usize) {
 /// in_channels]`, `weight` `[out_channels, in_channels, kernel]`, `bias` `[out_channels]`;
 /// returns `[batch, out_len, out_channels]`, all row-major. Kernels of at least
 /// [`SPLIT_MIN_KERNEL`] taps are split ([`SplitPlan`]; values within f32 rounding of the
-/// direct sum, which shorter kernels get).
+/// direct sum, which shorter kernels get). Split, an odd kernel's output also reads the
+/// sample just past its window (through a zero tap, or two weights that cancel), so a
+/// non-finite sample there makes it NaN; inputs are finite (the readers refuse or fill
+/// non-finite samples).
 pub fn correlate(
     level: SimdLevel,
     input: &[f32],
@@ -93,28 +97,27 @@ pub fn correlate(
 ) -> Vec<f32> {
     let s = shape;
     assert_eq!(input.len(), s.batch * s.in_channels * s.in_len, "correlate: input of {s:?}");
+    // The plan checks the shape before anything is sized by it.
+    let plan = LayerPlan::new(level, weight, bias, relu, s);
     let out_len = s.out_len();
     let mut output = vec![0f32; s.batch * out_len * s.out_channels];
     let windows = output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels));
-    if s.kernel >= SPLIT_MIN_KERNEL {
-        let split = SplitPlan::new(level, weight, bias, relu, s);
-        windows.for_each_init(
+    match &plan {
+        LayerPlan::Split(split) => windows.for_each_init(
             || vec![0f32; split.scratch_len()],
             |scratch, (out, window)| split.run(window, scratch, out),
-        );
-        return output;
+        ),
+        LayerPlan::Direct(direct) => windows.for_each_init(
+            || vec![0f32; direct.rows * s.in_channels],
+            |scratch, (out, window)| {
+                let start = s.pad * s.in_channels;
+                scratch[..start].fill(0.0);
+                scratch[start..start + window.len()].copy_from_slice(window);
+                scratch[start + window.len()..].fill(0.0);
+                direct.run(scratch, out);
+            },
+        ),
     }
-    let plan = Plan::new(level, weight, bias, relu, s);
-    output.par_chunks_mut(out_len * s.out_channels).zip(input.par_chunks(s.in_len * s.in_channels)).for_each_init(
-        || vec![0f32; plan.rows * s.in_channels],
-        |scratch, (out, window)| {
-            let start = s.pad * s.in_channels;
-            scratch[..start].fill(0.0);
-            scratch[start..start + window.len()].copy_from_slice(window);
-            scratch[start + window.len()..].fill(0.0);
-            plan.run(scratch, out);
-        },
-    );
     output
 }
 
@@ -133,9 +136,10 @@ pub struct Layer<'a> {
 /// The embedding of each window under a stack of `layers` (each a valid correlation, bias
 /// and ReLU) and a max over time, one window at a time so that its activations stay in
 /// cache: `windows` is `[batch, channels, time]` (channels first, as data arrive); returns
-/// `[batch, last out_channels]`, the same bits as [`correlate`] layer by layer. A NaN anywhere in a channel's last layer makes that channel's
-/// embedding NaN; so can an infinite input, which the split may turn into inf - inf
-/// (inputs are finite: the readers refuse or fill non-finite samples).
+/// `[batch, last out_channels]`, the same bits as [`correlate`] layer by layer. A NaN
+/// anywhere in a channel's last layer makes that channel's embedding NaN; so can an
+/// infinite input, which the split may turn into inf - inf (inputs are finite: the
+/// readers refuse or fill non-finite samples).
 pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, layers: &[Layer]) -> Vec<f32> {
     let batch = windows.len() / (channels * time);
     assert_eq!(windows.len(), batch * channels * time, "encode: windows of {channels} x {time}");
@@ -185,7 +189,8 @@ pub fn encode(level: SimdLevel, windows: &[f32], channels: usize, time: usize, l
 /// or 5 taps instead measured 5-15% slower inference on the encoder).
 pub const SPLIT_MIN_KERNEL: usize = 4;
 
-/// One layer of [`encode`]: correlated directly, or split.
+/// One correlation (a layer of [`encode`] or [`correlate`], or a part of a split one):
+/// computed directly, or split.
 enum LayerPlan {
     Direct(Plan),
     Split(Box<SplitPlan>),
@@ -255,6 +260,7 @@ struct SplitPlan {
 impl SplitPlan {
     fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
         let (cout, cin, kernel) = (shape.out_channels, shape.in_channels, shape.kernel);
+        assert!(level.is_supported(), "correlate: {level:?} is not supported by this CPU");
         assert_eq!(weight.len(), cout * cin * kernel, "correlate: weight of {shape:?}");
         assert!(shape.in_len + 2 * shape.pad >= kernel, "correlate: kernel {shape:?} longer than its input");
         let taps = kernel.div_ceil(2);
@@ -314,6 +320,7 @@ impl SplitPlan {
     #[inline(always)]
     fn run_on_any(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
         let s = self.shape;
+        debug_assert!(input.len() == s.in_len * s.in_channels && out.len() == s.out_len() * s.out_channels);
         let (cin, cout, part) = (s.in_channels, s.out_channels, self.parts[0].shape());
         let (inputs, rest) = scratch[..self.scratch_len()].split_at_mut(3 * self.parts[0].input_len());
         let (outputs, deeper) = rest.split_at_mut(3 * part.out_len() * cout);
@@ -379,6 +386,7 @@ struct Plan {
 impl Plan {
     fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
         let s = shape;
+        assert!(level.is_supported(), "correlate: {level:?} is not supported by this CPU");
         assert!(s.in_channels * s.in_len * s.out_channels * s.kernel > 0, "correlate: empty {s:?}");
         assert!(s.in_len + 2 * s.pad >= s.kernel, "correlate: kernel {s:?} longer than its input");
         assert_eq!(weight.len(), s.out_channels * s.in_channels * s.kernel, "correlate: weight of {s:?}");
