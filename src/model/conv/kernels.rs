@@ -18,19 +18,18 @@
 //! - [`weight_grad`]: `dw[o, i, k] = sum_b sum_t g[b, t, o] * x[b, t + k, i]`.
 //!
 //! A correlation of 4 or more taps runs as three half-size correlations joined by
-//! elementwise sums ([`SplitPlan`]), each split again while it has 4 or more taps: three quarters of
-//! the multiplications per level (the encoder's 24, 16 and 8 taps split three, three and
-//! two levels deep). [`encode`], the fused inference pass, stacks such correlations one
-//! window at a time.
+//! elementwise sums ([`SplitPlan`]), each split again while it has 4 or more taps: three
+//! quarters of the multiplications per level (the encoder's 24, 16 and 8 taps split three,
+//! three and two levels deep). [`encode`], the fused inference pass, stacks such
+//! correlations one window at a time.
 //!
 //! Each direct correlation's output, and each weight gradient, is accumulated in one lane
 //! by one chain of fused multiply-adds in a fixed order (tap, then input channel; or
 //! window, then time), whatever the instruction set, the register tiling or the thread
 //! count, and the split's sums around its parts are elementwise adds, one rounding each.
-//! So results are identical on
-//! every CPU and for any number of threads. Work is split across rayon's threads by window
-//! (correlate, encode) or by input channel and output channels (weight_grad), never by
-//! summation index.
+//! So results are identical on every CPU and for any number of threads. Work is split
+//! across rayon's threads by window (correlate, encode) or by input channel and output
+//! channels (weight_grad), never by summation index.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -260,7 +259,6 @@ struct SplitPlan {
 impl SplitPlan {
     fn new(level: SimdLevel, weight: &[f32], bias: Option<&[f32]>, relu: bool, shape: Correlation) -> Self {
         let (cout, cin, kernel) = (shape.out_channels, shape.in_channels, shape.kernel);
-        assert!(level.is_supported(), "correlate: {level:?} is not supported by this CPU");
         assert_eq!(weight.len(), cout * cin * kernel, "correlate: weight of {shape:?}");
         assert!(shape.in_len + 2 * shape.pad >= kernel, "correlate: kernel {shape:?} longer than its input");
         let taps = kernel.div_ceil(2);
@@ -293,7 +291,8 @@ impl SplitPlan {
     /// One window: `input` is `[in_len, in_channels]`; `out` `[out_len, out_channels]`.
     fn run(&self, input: &[f32], scratch: &mut [f32], out: &mut [f32]) {
         match self.level {
-            // SAFETY: `level` is only ever a level this CPU supports (simd::level checks).
+            // SAFETY: `level` is one this CPU supports: every split ends in direct plans,
+            // whose Plan::new asserts it.
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512 => unsafe { self.run_avx512(input, scratch, out) },
             #[cfg(target_arch = "x86_64")]
@@ -322,11 +321,11 @@ impl SplitPlan {
         let s = self.shape;
         debug_assert!(input.len() == s.in_len * s.in_channels && out.len() == s.out_len() * s.out_channels);
         let (cin, cout, part) = (s.in_channels, s.out_channels, self.parts[0].shape());
-        let (inputs, rest) = scratch[..self.scratch_len()].split_at_mut(3 * self.parts[0].input_len());
+        let part_input = self.parts[0].input_len();
+        let (inputs, rest) = scratch[..self.scratch_len()].split_at_mut(3 * part_input);
         let (outputs, deeper) = rest.split_at_mut(3 * part.out_len() * cout);
-        let rows = inputs.len() / 3 / cin;
-        let (sums_even, rest) = inputs.split_at_mut(rows * cin);
-        let (sums_odd, odd) = rest.split_at_mut(rows * cin);
+        let (sums_even, rest) = inputs.split_at_mut(part_input);
+        let (sums_odd, odd) = rest.split_at_mut(part_input);
         // Samples past the input's end must be zero, not stale: they reach outputs past
         // out_len, and, for an odd kernel, valid outputs through the zero tap (M2) or through
         // M1 and M3 with weights that cancel.
