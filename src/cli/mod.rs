@@ -24,6 +24,7 @@ pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::Result;
 use crate::output::PIM_COMMIT;
+use crate::train::backend::Backend;
 
 /// What `pim --version` prints after the name: the version and the commit that built it.
 static VERSION: std::sync::LazyLock<String> =
@@ -70,6 +71,10 @@ pub enum Command {
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
 pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
+    // A missing GPU is said at once, before any data is read.
+    if requested_backend(&cli.command) == Some(Backend::Gpu) {
+        Backend::Gpu.device(0)?;
+    }
     match cli.command {
         Command::PseudoLabel(args) => pseudo_label::run(&args, cli.quiet, argv),
         Command::InspectLabels(args) => pseudo_label::run_inspect(&args, cli.quiet),
@@ -82,6 +87,19 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Embed(args) => handoff::run_embed(&args, cli.quiet),
         Command::Export(args) => handoff::run_export(&args, cli.quiet),
         Command::Datasets(args) => dataset::run_datasets(&args),
+    }
+}
+
+/// The compute backend a command asks for, where it trains or scores.
+fn requested_backend(command: &Command) -> Option<Backend> {
+    match command {
+        Command::Pretrain(args) => Some(args.backend),
+        Command::Finetune(args) => Some(args.backend),
+        Command::Eval(args) => Some(args.backend),
+        Command::Demo(args) => Some(args.backend),
+        Command::Grid(args) => Some(args.backend),
+        Command::Embed(args) => Some(args.backend),
+        _ => None,
     }
 }
 

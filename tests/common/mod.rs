@@ -1,8 +1,10 @@
-//! Helpers shared by the integration tests: fixture paths, a `pim` command builder, and
-//! copies of fixtures into temporary folders that a test may break.
+//! Helpers shared by the test binaries (`integration`, `environment`): fixture paths, a
+//! `pim` command builder with a time limit, and copies of fixtures into temporary folders
+//! that a test may break.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -16,10 +18,14 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("tests").join("fixtures").join(name)
 }
 
-/// The `pim` binary, run from the repository root.
+/// The longest any one `pim` command of the tests may run (the complete datasets in a
+/// debug build take about a minute): a hang fails its test instead of stalling the run.
+pub const PROCESS_LIMIT: Duration = Duration::from_secs(600);
+
+/// The `pim` binary, run from the repository root, killed after [`PROCESS_LIMIT`].
 pub fn pim() -> Command {
     let mut command = Command::cargo_bin("pim").expect("the pim binary is built for tests");
-    command.current_dir(root());
+    command.current_dir(root()).timeout(PROCESS_LIMIT);
     command
 }
 
@@ -68,19 +74,6 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let header = reader.headers().unwrap().iter().map(String::from).collect();
     let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
     (header, rows)
-}
-
-/// Where the complete DSADS archive is, if `../shared` is beside the checkout.
-pub fn shared_dsads_archive() -> Option<PathBuf> {
-    let archive = root().join("..").join("shared").join("data").join("dsads").join("dsads.tar.xz");
-    archive.is_file().then_some(archive)
-}
-
-/// A test whose data is absent skips with `message`, unless `PIM_REQUIRE_DATA=1` (set by
-/// CI, which has `../shared`) makes that a failure.
-pub fn skip_without_data(message: &str) {
-    assert!(std::env::var("PIM_REQUIRE_DATA").as_deref() != Ok("1"), "PIM_REQUIRE_DATA=1, but {message}");
-    eprintln!("SKIPPED: {message} (set PIM_REQUIRE_DATA=1 to make this a failure)");
 }
 
 /// Accuracy and macro-F1 recomputed from a run's `predictions.csv`, independently of pim's

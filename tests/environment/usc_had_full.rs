@@ -1,30 +1,34 @@
 //! The complete USC-HAD (840 MATLAB trials of 14 subjects) through `pim pseudo-label
-//! --dataset usc-had`, when `../shared` holds the archive (CI has it); skipped with a
-//! message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target folder's temporary space.
+//! --dataset usc-had`, when `../shared` holds the archive (CI has it). Extracts once into
+//! the target folder's temporary space.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::common::{pim, read_csv, root, skip_without_data};
+use crate::common::{PROCESS_LIMIT, pim, read_csv};
+use crate::{shared_data, unless_required};
 
-fn extracted_usc_had() -> Option<PathBuf> {
-    let script = root().join("../shared/data/usc-had/extract.sh");
-    if !script.with_file_name("usc-had.tar.xz").is_file() {
-        return None;
-    }
-    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pim-data");
-    let status = Command::new("bash").arg(&script).arg(data.join("usc-had")).status().expect("bash runs extract.sh");
-    assert!(status.success(), "{} failed", script.display());
-    Some(data)
+fn archive() -> PathBuf {
+    shared_data("usc-had").join("usc-had.tar.xz")
 }
 
-#[test]
-fn full_usc_had_by_name_gives_27205_windows_of_14_subjects_with_the_file_names_activities() {
-    let Some(pim_data) = extracted_usc_had() else {
-        skip_without_data("../shared/data/usc-had/usc-had.tar.xz is absent; the full USC-HAD test needs it");
-        return;
-    };
+/// Why this test cannot run here, if it cannot.
+pub fn missing() -> Option<String> {
+    let absent = (!archive().is_file()).then(|| format!("{} is absent", archive().display()));
+    unless_required("PIM_REQUIRE_DATA", absent)
+}
+
+fn extracted_usc_had() -> PathBuf {
+    assert!(archive().is_file(), "PIM_REQUIRE_DATA=1, but {} is absent", archive().display());
+    let script = archive().with_file_name("extract.sh");
+    let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pim-data");
+    assert_cmd::Command::new("bash").arg(&script).arg(data.join("usc-had")).timeout(PROCESS_LIMIT).assert().success();
+    data
+}
+
+/// The file names' activities, 14 subjects, and no symmetry task (one sensor).
+pub fn full_usc_had() {
+    let pim_data = extracted_usc_had();
     let work = tempfile::tempdir().unwrap();
     // The preset finds its data at $PIM_DATA/usc-had and writes runs/usc-had/labels.
     let output = pim()

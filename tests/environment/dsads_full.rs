@@ -1,27 +1,31 @@
 //! The complete DSADS (9,120 segments) through the binary, when `../shared` holds the
-//! archive (CI has it); skipped with a message otherwise (a failure under `PIM_REQUIRE_DATA=1`). Extracts once into the target
-//! folder's temporary space.
+//! archive (CI has it). Extracts once into the target folder's temporary space.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::common::{pseudo_label, read_csv, root, shared_dsads_archive, skip_without_data};
+use crate::common::{PROCESS_LIMIT, pseudo_label, read_csv, root};
+use crate::{shared_data, unless_required};
 
-fn extracted_dsads() -> Option<PathBuf> {
-    let archive = shared_dsads_archive()?;
-    let dest = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dsads");
-    let script = archive.with_file_name("extract.sh");
-    let status = Command::new("bash").arg(&script).arg(&dest).status().expect("bash runs extract.sh");
-    assert!(status.success(), "{} failed", script.display());
-    Some(dest)
+fn archive() -> PathBuf {
+    shared_data("dsads").join("dsads.tar.xz")
 }
 
-#[test]
-fn full_dsads_gives_9120_windows_of_22_quantities_with_bins_in_range() {
-    let Some(data) = extracted_dsads() else {
-        skip_without_data("../shared/data/dsads/dsads.tar.xz is absent; the full-DSADS test needs it");
-        return;
-    };
+/// Why this test cannot run here, if it cannot.
+pub fn missing() -> Option<String> {
+    let absent = (!archive().is_file()).then(|| format!("{} is absent", archive().display()));
+    unless_required("PIM_REQUIRE_DATA", absent)
+}
+
+fn extracted_dsads() -> PathBuf {
+    assert!(archive().is_file(), "PIM_REQUIRE_DATA=1, but {} is absent", archive().display());
+    let dest = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dsads");
+    let script = archive().with_file_name("extract.sh");
+    assert_cmd::Command::new("bash").arg(&script).arg(&dest).timeout(PROCESS_LIMIT).assert().success();
+    dest
+}
+
+pub fn full_dsads() {
+    let data = extracted_dsads();
     let out = tempfile::tempdir().unwrap();
     pseudo_label(&root().join("configs/dsads.json"), &data, out.path()).assert().success();
     let (header, labels) = read_csv(&out.path().join("labels.csv"));
