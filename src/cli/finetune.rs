@@ -122,14 +122,16 @@ pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
     let report = finetune(&config, &paths, args.backend, &StderrProgress { quiet })?;
     print_notices(&report.notices, quiet);
     if !quiet {
+        let kept = match report.best_macro_f1 {
+            Some(f1) => format!("best validation macro-F1 {f1:.4} at epoch {}", report.best_epoch),
+            None => format!("kept the last epoch, {} (no validation labels)", report.best_epoch),
+        };
         eprintln!(
-            "pim: fine-tuned on {} windows ({} shots, seed {}) in {:.1} s; best validation macro-F1 {:.4} at epoch {} -> {}",
+            "pim: fine-tuned on {} windows ({} shots, seed {}) in {:.1} s; {kept} -> {}",
             report.drawn,
             config.finetune.shots,
             config.seed,
             report.seconds,
-            report.best_macro_f1,
-            report.best_epoch,
             out.display()
         );
     }

@@ -16,7 +16,9 @@ mod train;
 
 pub use labels::{BinStrategy, DiscretiserConfig, Task};
 pub use model::ModelConfig;
-pub use train::{CheckpointRule, FinetuneConfig, LossWeights, PretrainConfig, PretrainMethod, PretrainPool};
+pub use train::{
+    CheckpointRule, FinetuneConfig, LossWeights, PretrainConfig, PretrainMethod, PretrainPool, ValidationLabels,
+};
 
 /// A whole `pim` config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -162,6 +162,33 @@ impl Default for PretrainConfig {
     }
 }
 
+/// What fine-tuning may see of the validation subjects' labels, to choose its epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationLabels {
+    /// As many labelled windows per class of the validation subjects as the training
+    /// shots (seeded, stratified, saved as `validation.csv`); every labelled validation
+    /// window at `all` shots. A few-shot user has no more labels to spare.
+    #[default]
+    KShot,
+    /// None: a fixed schedule, the last epoch is kept and no validation score exists.
+    None,
+    /// Every labelled window of the validation subjects: an oracle that a few-shot user
+    /// does not have, to be reported as such.
+    Full,
+}
+
+impl ValidationLabels {
+    /// The name, as in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValidationLabels::KShot => "k_shot",
+            ValidationLabels::None => "none",
+            ValidationLabels::Full => "full",
+        }
+    }
+}
+
 /// Fine-tuning settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -185,6 +212,8 @@ pub struct FinetuneConfig {
     /// If set, stop once this many epochs have passed without a better validation score
     /// (early stopping); the best checkpoint is kept either way.
     pub patience: Option<usize>,
+    /// Which labelled validation windows choose the epoch kept.
+    pub validation: ValidationLabels,
 }
 
 impl FinetuneConfig {
@@ -209,6 +238,7 @@ impl Default for FinetuneConfig {
             learning_rate: 1e-3,
             validate_every: 1,
             patience: None,
+            validation: ValidationLabels::KShot,
         }
     }
 }

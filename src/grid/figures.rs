@@ -2,12 +2,12 @@
 //! viewer, so no font library is needed):
 //! - `macro_f1.svg`: test macro-F1 against labelled windows per class, one line per
 //!   method, a band of ± one standard deviation over the fold x seed cells;
-//! - `paired_differences.svg`: PIM minus each baseline, the mean paired difference and its
-//!   95% bootstrap interval at each shot count, against the zero line.
+//! - `paired_differences.svg`: PIM minus each baseline, the mean fold-level difference and
+//!   its 95% interval (folds resampled) at each shot count, against the zero line.
 
 use plotters::prelude::*;
 
-use super::report::{Row, Score, Summary, summarise};
+use super::report::{Comparison, Row, Score, Summary, summarise};
 use super::run::Cell;
 use super::stats::Paired;
 use crate::data::kshot::Shots;
@@ -103,17 +103,17 @@ pub fn macro_f1_figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: u
 
 /// The paired-difference figure: for each baseline, the mean of PIM minus it and the 95%
 /// interval at each shot count (categories along x, baselines side by side).
-pub fn paired_figure(comparisons: &[(String, Shots, Paired)], shots: &[Shots]) -> Result<String> {
+pub fn paired_figure(comparisons: &[Comparison], shots: &[Shots]) -> Result<String> {
     let file = "paired_differences.svg";
     let mut baselines: Vec<&str> = Vec::new();
-    for (name, _, _) in comparisons {
-        if !baselines.contains(&name.as_str()) {
-            baselines.push(name);
+    for c in comparisons {
+        if !baselines.contains(&c.baseline.as_str()) {
+            baselines.push(&c.baseline);
         }
     }
     let extent = comparisons
         .iter()
-        .flat_map(|(_, _, p)| [p.interval.0.abs(), p.interval.1.abs()])
+        .flat_map(|c| [c.paired.interval.0.abs(), c.paired.interval.1.abs()])
         .filter(|v| v.is_finite())
         .fold(0.05, f64::max)
         * 1.15;
@@ -146,8 +146,8 @@ pub fn paired_figure(comparisons: &[(String, Shots, Paired)], shots: &[Shots]) -
             let offset = (b as f64 + 0.5) * width - 0.3;
             let points: Vec<(f64, Paired)> = comparisons
                 .iter()
-                .filter(|(n, _, _)| n == name)
-                .filter_map(|(_, s, p)| shots.iter().position(|x| x == s).map(|i| (i as f64 + offset, *p)))
+                .filter(|c| c.baseline == *name)
+                .filter_map(|c| shots.iter().position(|x| *x == c.shots).map(|i| (i as f64 + offset, c.paired)))
                 .collect();
             chart
                 .draw_series(points.iter().map(|(x, p)| {

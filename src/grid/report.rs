@@ -15,7 +15,8 @@ use super::figures::{macro_f1_figure, paired_figure};
 use super::run::{Cell, GridResults, PretrainCurve};
 use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
-use super::stats::{MIN_PAIRS, Paired};
+use super::stats::{MIN_PAIRS, Paired, holm, smallest_wilcoxon_p};
+use crate::config::CheckpointRule;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::output::save_text;
@@ -119,7 +120,7 @@ pub fn selection_table(choices: &[Choice], shots: &[Shots]) -> String {
     );
     for choice in choices {
         let candidates: Vec<String> =
-            choice.candidates.iter().map(|(name, score, n)| format!("{name} {score:.3} ({n})")).collect();
+            choice.candidates.iter().map(|(name, score, n)| candidate_score(name, *score, *n)).collect();
         let inductive = choice.inductive.as_ref().map_or_else(String::new, |name| {
             format!(" (transductive; the best inductive candidate, {name}, is reported beside it)")
         });
@@ -128,58 +129,155 @@ pub fn selection_table(choices: &[Choice], shots: &[Shots]) -> String {
     text
 }
 
-/// The paired differences of `pim` against each of `baselines` at each shot count, over
-/// the (fold, seed) cells both have: mean, 95% bootstrap interval, Wilcoxon p-value and
-/// what they say. Returns the table and the comparisons (baseline, shots, result).
-pub fn paired_table(
-    cells: &[Cell],
-    pim: &Row,
-    baselines: &[Row],
-    shots: &[Shots],
-) -> (String, Vec<(String, Shots, Paired)>) {
+/// A candidate in the selection table: its mean validation score and cells, or that it has
+/// none (fine-tuned without validation labels).
+fn candidate_score(name: &str, score: f64, cells: usize) -> String {
+    if score.is_finite() { format!("{name} {score:.3} ({cells})") } else { format!("{name} no validation score") }
+}
+
+/// One test of a family: PIM minus a baseline at a shot count, paired over folds, with
+/// its Holm-adjusted p-value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The baseline's label.
+    pub baseline: String,
+    /// Labelled windows per class.
+    pub shots: Shots,
+    /// The fold-level comparison.
+    pub paired: Paired,
+    /// Its p-value after Holm's correction over the family (every row of its table).
+    pub adjusted_p: f64,
+}
+
+impl Comparison {
+    /// What the comparison says: only a called difference names a winner.
+    pub fn reading(&self) -> &'static str {
+        if self.paired.n < MIN_PAIRS {
+            "too few folds to call"
+        } else if !self.paired.is_called(self.adjusted_p) {
+            "not shown"
+        } else if self.paired.mean > 0.0 {
+            "PIM better"
+        } else {
+            "PIM worse"
+        }
+    }
+}
+
+/// Every baseline at every shot count, shot counts first: the tests of one family.
+pub fn every_test(baselines: &[Row], shots: &[Shots]) -> Vec<(Row, Shots)> {
+    shots.iter().flat_map(|&s| baselines.iter().map(move |b| (b.clone(), s))).collect()
+}
+
+/// PIM minus a baseline at a shot count for each of `tests`, paired over folds (each fold's
+/// mean over the seeds both arms have there): mean, 95% interval resampling folds, Wilcoxon
+/// p over the fold means, and Holm's correction over the tests found as one family.
+/// Returns the table with a note on what the family can call, and the comparisons.
+pub fn paired_table(cells: &[Cell], pim: &Row, tests: &[(Row, Shots)]) -> (String, Vec<Comparison>) {
+    let mut found: Vec<(String, Shots, Paired)> = Vec::new();
+    for ((baseline, label, _), s) in tests {
+        let diffs = fold_differences(cells, &pim.0, baseline, *s);
+        if !diffs.is_empty() {
+            found.push((label.clone(), *s, Paired::of(&diffs, 0)));
+        }
+    }
+    let adjusted = holm(&found.iter().map(|(_, _, p)| p.p_value).collect::<Vec<_>>());
+    let comparisons: Vec<Comparison> = found
+        .into_iter()
+        .zip(adjusted)
+        .map(|((baseline, shots, paired), adjusted_p)| Comparison { baseline, shots, paired, adjusted_p })
+        .collect();
     let mut text = String::from(
-        "| shots | PIM minus | pairs | mean difference | 95% interval | Wilcoxon p | reading |\n| ---: | --- | ---: | ---: | --- | ---: | --- |\n",
+        "| shots | PIM minus | folds | mean difference | 95% interval | Wilcoxon p | Holm p | reading |\n\
+         | ---: | --- | ---: | ---: | --- | ---: | ---: | --- |\n",
     );
-    let mut comparisons = Vec::new();
+    for c in &comparisons {
+        let p = &c.paired;
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {:+.3} | [{:+.3}, {:+.3}] | {:.3} | {:.3} | {} |",
+            c.shots,
+            c.baseline,
+            p.n,
+            p.mean,
+            p.interval.0,
+            p.interval.1,
+            p.p_value,
+            c.adjusted_p,
+            c.reading()
+        );
+    }
+    text += &family_note(&comparisons);
+    (text, comparisons)
+}
+
+/// How many tests the family holds and the smallest Holm-adjusted p its folds allow.
+fn family_note(comparisons: &[Comparison]) -> String {
+    let (Some(folds), m) = (comparisons.iter().map(|c| c.paired.n).max(), comparisons.len()) else {
+        return String::new();
+    };
+    let floor = (m as f64 * smallest_wilcoxon_p(folds)).min(1.0);
+    let verdict = if floor < 0.05 {
+        "so a difference of one sign in every fold can be called".to_string()
+    } else {
+        "above 0.05: this family cannot call any difference, whatever the data; read the intervals".to_string()
+    };
+    format!(
+        "\nThe family: {m} tests. Over {folds} folds the smallest Wilcoxon p is {:.4}, so the smallest Holm p \
+         is {floor:.3}, {verdict}.\n",
+        smallest_wilcoxon_p(folds)
+    )
+}
+
+/// The cell-level differences, a secondary view: PIM minus each baseline over the (fold,
+/// seed) cells both have, with an interval resampling cells and an uncorrected Wilcoxon p.
+/// The seeds of a fold share their test subject, so these pairs are not independent and
+/// the table calls nothing.
+pub fn cell_table(cells: &[Cell], pim: &Row, baselines: &[Row], shots: &[Shots]) -> String {
+    let mut text = String::from(
+        "| shots | PIM minus | cells | mean difference | 95% interval (cells resampled) | Wilcoxon p (uncorrected) |\n\
+         | ---: | --- | ---: | ---: | --- | ---: |\n",
+    );
     for &s in shots {
         for (baseline, label, _) in baselines {
             let diffs = paired_differences(cells, &pim.0, baseline, s);
             if diffs.is_empty() {
                 continue;
             }
-            let paired = Paired::of(&diffs, 0);
-            let reading = if paired.n < MIN_PAIRS {
-                "too few pairs to call"
-            } else if !paired.is_clear() {
-                "no clear difference"
-            } else if paired.mean > 0.0 {
-                "PIM better"
-            } else {
-                "PIM worse"
-            };
+            let p = Paired::of(&diffs, 0);
             let _ = writeln!(
                 text,
-                "| {s} | {label} | {} | {:+.3} | [{:+.3}, {:+.3}] | {:.3} | {reading} |",
-                paired.n, paired.mean, paired.interval.0, paired.interval.1, paired.p_value
+                "| {s} | {label} | {} | {:+.3} | [{:+.3}, {:+.3}] | {:.3} |",
+                p.n, p.mean, p.interval.0, p.interval.1, p.p_value
             );
-            comparisons.push((label.clone(), s, paired));
         }
     }
-    (text, comparisons)
+    text
 }
 
 /// `a - b` in test macro-F1 over the (fold, seed) cells both arms have at `shots`.
 pub fn paired_differences(cells: &[Cell], a: &str, b: &str, shots: Shots) -> Vec<f64> {
-    cells
-        .iter()
-        .filter(|c| c.arm == a && c.shots == shots)
-        .filter_map(|x| {
-            cells
-                .iter()
-                .find(|y| y.arm == b && y.shots == shots && y.fold == x.fold && y.seed == x.seed)
-                .map(|y| x.macro_f1 - y.macro_f1)
-        })
-        .collect()
+    matched(cells, a, b, shots).map(|(_, difference)| difference).collect()
+}
+
+/// `a - b` in test macro-F1 per fold, in fold-name order: the mean over the seeds both arms
+/// have in that fold.
+pub fn fold_differences(cells: &[Cell], a: &str, b: &str, shots: Shots) -> Vec<f64> {
+    let mut per_fold: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (fold, difference) in matched(cells, a, b, shots) {
+        per_fold.entry(fold).or_default().push(difference);
+    }
+    per_fold.values().map(|d| d.iter().sum::<f64>() / d.len() as f64).collect()
+}
+
+/// The fold and `a - b` of every (fold, seed) cell both arms have at `shots`.
+fn matched<'a>(cells: &'a [Cell], a: &'a str, b: &'a str, shots: Shots) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+    cells.iter().filter(move |c| c.arm == a && c.shots == shots).filter_map(move |x| {
+        cells
+            .iter()
+            .find(|y| y.arm == b && y.shots == shots && y.fold == x.fold && y.seed == x.seed)
+            .map(|y| (x.fold.as_str(), x.macro_f1 - y.macro_f1))
+    })
 }
 
 /// Test macro-F1 per fold (mean over seeds) of each row at each shot count.
@@ -258,7 +356,8 @@ pub fn pretraining_table(curves: &[PretrainCurve]) -> String {
     text
 }
 
-/// The label of an arm in tables: its method, its name, and whether it is transductive.
+/// The label of an arm in tables: its method, its name, and whether it is transductive or
+/// chooses an epoch on more validation labels than its shots.
 fn label(grid: &Grid, arm: &Arm) -> String {
     let method = match arm.method {
         ArmMethod::Pim => "PIM",
@@ -266,7 +365,14 @@ fn label(grid: &Grid, arm: &Arm) -> String {
         ArmMethod::Transform => "Transformation discrimination",
         ArmMethod::Scratch => "Supervised from scratch",
     };
-    format!("{method} ({}{})", arm.name, if grid.is_transductive(arm) { ", transductive" } else { "" })
+    let mut flags = String::new();
+    if grid.is_transductive(arm) {
+        flags += ", transductive";
+    }
+    if grid.uses_oracle_validation(arm) {
+        flags += ", oracle validation";
+    }
+    format!("{method} ({}{flags})", arm.name)
 }
 
 /// The row of an arm: name, label, and the cells it plans per shot count.
@@ -313,14 +419,44 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     if let Some(p) = pim {
         let baselines: Vec<Row> =
             choices.iter().enumerate().filter(|&(i, _)| i != p).flat_map(|(_, c)| rows_of(c)).collect();
-        md += "\n## PIM against each baseline, paired over the same (fold, seed) cells\n\n\
+        md += "\n## PIM against each baseline, paired over folds\n\n\
                Test macro-F1 of the chosen PIM minus that of each chosen baseline (and of its best inductive \
-               variant where the chosen one is transductive). A difference is called only \
-               where the 95% bootstrap interval (10,000 resamples of the pairs, seeded) excludes zero, over at \
-               least six pairs.\n\n";
-        let (table, found) = paired_table(cells, &row(&grid, arm(&choices[p].chosen)), &baselines, &spec.shots);
-        md += &table;
-        comparisons = found;
+               variant where the chosen one is transductive). The test subject is the unit: each fold's \
+               difference is the mean over its seeds, the interval resamples folds (10,000 resamples, seeded), \
+               and the Wilcoxon signed-rank test runs on the fold differences. The rows form one family of \
+               tests (two, where the grid file declares primary hypotheses), corrected by Holm's method. A difference is called only where the Holm p is below 0.05 \
+               and the interval excludes zero; every other row reads \"not shown\".\n\n";
+        let pim_row = row(&grid, arm(&choices[p].chosen));
+        // (the method, the test), shot counts first as in the tables.
+        let mut tests: Vec<(String, (Row, Shots))> = choices
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != p)
+            .flat_map(|(_, c)| every_test(&rows_of(c), &spec.shots).into_iter().map(|t| (c.root.clone(), t)))
+            .collect();
+        tests.sort_by_key(|(_, (_, s))| spec.shots.iter().position(|x| x == s));
+        let (primary, secondary): (Vec<_>, Vec<_>) = tests.into_iter().partition(|(root, (_, s))| {
+            spec.primary.as_ref().is_some_and(|h| h.baselines.contains(root) && h.shots.contains(s))
+        });
+        let strip =
+            |tests: Vec<(String, (Row, Shots))>| -> Vec<(Row, Shots)> { tests.into_iter().map(|t| t.1).collect() };
+        if primary.is_empty() {
+            let (table, found) = paired_table(cells, &pim_row, &strip(secondary));
+            md += &table;
+            comparisons = found;
+        } else {
+            md += "### The primary hypotheses (declared in the grid file before it ran)\n\n";
+            let (table, found) = paired_table(cells, &pim_row, &strip(primary));
+            md += &table;
+            md += "\n### Every other comparison (the secondary family)\n\n";
+            let (table, others) = paired_table(cells, &pim_row, &strip(secondary));
+            md += &table;
+            comparisons = found.into_iter().chain(others).collect();
+        }
+        md += "\n### The same differences over (fold, seed) cells\n\n\
+               The seeds of a fold share their test subject, so these pairs are not independent: this table \
+               shows the spread over seeds and calls nothing.\n\n";
+        md += &cell_table(cells, &pim_row, &baselines, &spec.shots);
     }
     if has_variants {
         md += "\n## Every arm (macro-F1)\n\n";
@@ -335,6 +471,8 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         md += "\n## Pre-training\n\nLosses are means over runs, on each method's own scale (not comparable across methods).\n\n";
         md += &pretraining_table(&results.curves);
     }
+
+    md += &convergence_section(&grid, cells, &results.curves);
 
     let classes = grid.config.dataset.classes.len();
     let written = [
@@ -448,10 +586,49 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
     let full = rows.iter().find(|(arm, _, _)| Some(arm.as_str()) == chosen_pim);
     if let Some(full) = full {
         let subsets: Vec<Row> = rows.iter().filter(|r| r.0 != full.0).cloned().collect();
-        text += "\nThe chosen PIM minus each ablation arm, paired over the same (fold, seed) cells \
-                 (\"PIM better\" reads: the chosen PIM is better). These are many comparisons over few pairs, \
-                 not corrected for multiplicity: read a single call as a hint, not a finding.\n\n";
-        text += &paired_table(&cells, full, &subsets, &shots).0;
+        text += "\nThe chosen PIM minus each ablation arm, paired over folds as above (\"PIM better\" reads: the \
+                 chosen PIM is better). The ablation is its own family, corrected by Holm's method.\n\n";
+        text += &paired_table(&cells, full, &every_test(&subsets, &shots)).0;
+    }
+    text
+}
+
+/// The share of runs that kept their last epoch: a run still improving at its end was cut
+/// short. Pre-training is read at its checkpoint rule's epoch (the lowest validation loss's
+/// where the rule is the last epoch); fine-tuning at the kept epoch against the last one
+/// its budget allows. Over a third, for any method, and every method's budget is to be
+/// raised.
+fn convergence_section(grid: &Grid, cells: &[Cell], curves: &[PretrainCurve]) -> String {
+    let mut text = String::from(
+        "\n## Convergence\n\nRuns that kept their last epoch, i.e. may still have been improving. Where \
+         any method's share is over a third (in bold), every method's budget is to be raised, not that method's \
+         alone.\n\n| arm | pre-trainings that kept their last epoch | fine-tunings that kept their last allowed epoch |\n\
+         | --- | ---: | ---: |\n",
+    );
+    let share = |last: usize, of: usize| {
+        let figure = format!("{last} of {of}");
+        if of > 0 && 3 * last > of { format!("**{figure}**") } else { figure }
+    };
+    let groups = grid.pretraining_groups();
+    for (i, arm) in grid.spec.arms.iter().enumerate() {
+        let config = grid.config_of(arm, 0, 0);
+        // Pre-training curves go by the first arm of those sharing the run.
+        let group = groups.iter().find(|g| g.contains(&i)).expect("every arm is in a group");
+        let pretraining = &grid.spec.arms[group[0]].name;
+        let rule = match config.pretrain.checkpoint {
+            CheckpointRule::LastEpoch => CheckpointRule::LowestValidationLoss,
+            rule => rule,
+        };
+        let runs: Vec<&PretrainCurve> =
+            curves.iter().filter(|c| &c.arm == pretraining && !c.train.is_empty()).collect();
+        let kept_last = runs.iter().filter(|c| c.kept.get(rule.name()) == Some(&c.train.len())).count();
+        let tuned: Vec<&Cell> = cells.iter().filter(|c| c.arm == arm.name).collect();
+        let tuned_last = tuned.iter().filter(|c| c.best_epoch == config.finetune.epochs_for(c.drawn)).count();
+        if tuned.is_empty() {
+            continue;
+        }
+        let pretrained = if arm.method == ArmMethod::Scratch { "–".into() } else { share(kept_last, runs.len()) };
+        let _ = writeln!(text, "| {} | {pretrained} | {} |", arm.name, share(tuned_last, tuned.len()));
     }
     text
 }
@@ -476,7 +653,7 @@ fn results_csv(cells: &[Cell]) -> String {
             c.drawn,
             c.macro_f1,
             c.accuracy,
-            c.validation_macro_f1,
+            c.validation_macro_f1.map(|f1| f1.to_string()).unwrap_or_default(),
             c.best_epoch,
             c.pretrain_epoch.map(|e| e.to_string()).unwrap_or_default(),
             c.seconds,
@@ -501,7 +678,7 @@ mod tests {
             drawn: 19,
             macro_f1,
             accuracy: macro_f1 + 0.01,
-            validation_macro_f1: macro_f1,
+            validation_macro_f1: Some(macro_f1),
             best_epoch: 1,
             pretrain_epoch: None,
             seconds: 1.0,
@@ -544,26 +721,64 @@ mod tests {
     }
 
     #[test]
-    fn paired_differences_match_cells_by_fold_and_seed() {
+    fn differences_pair_cells_by_fold_and_seed_and_average_each_fold() {
         let two = Shots::PerClass(2);
-        // PIM beats b by exactly 0.1 in four (fold, seed) cells; c has one cell only.
+        // PIM beats b by 0.1 at seed 0 and 0.3 at seed 1 in both folds; c has one cell only.
         let mut cells = Vec::new();
         for (fold, seed) in [("f1", 0), ("f1", 1), ("f2", 0), ("f2", 1)] {
             cells.push(cell("pim", fold, seed, two, 0.6 + seed as f64 / 10.0));
-            cells.push(cell("b", fold, seed, two, 0.5 + seed as f64 / 10.0));
+            cells.push(cell("b", fold, seed, two, 0.5 - seed as f64 / 10.0));
         }
         cells.push(cell("c", "f1", 0, two, 0.7));
         assert_eq!(paired_differences(&cells, "pim", "c", two), vec![0.6 - 0.7]);
+        let by_fold = fold_differences(&cells, "pim", "b", two);
+        assert_eq!(by_fold.len(), 2, "two folds, not four cells");
+        assert!(by_fold.iter().all(|d| (d - 0.2).abs() < 1e-12), "{by_fold:?}");
         let pim = ("pim".to_string(), "PIM".to_string(), 4);
         let baselines = vec![("b".to_string(), "B".to_string(), 4), ("c".to_string(), "C".to_string(), 4)];
-        let (table, comparisons) = paired_table(&cells, &pim, &baselines, &[two]);
+        let (table, comparisons) = paired_table(&cells, &pim, &every_test(&baselines, &[two]));
         assert_eq!(comparisons.len(), 2);
-        let b = comparisons[0].2;
-        assert!((b.mean - 0.1).abs() < 1e-12 && (b.interval.0 - 0.1).abs() < 1e-12 && b.n == 4, "{b:?}");
-        // Four positive differences, all tied: the exact permutation test gives 2/16.
-        assert!((b.p_value - 0.125).abs() < 1e-12, "{b:?}");
-        assert!(table.contains("| 2 | B | 4 | +0.100 | [+0.100, +0.100] | 0.125 | too few pairs to call |"), "{table}");
+        let b = &comparisons[0];
+        assert!((b.paired.mean - 0.2).abs() < 1e-12 && b.paired.n == 2, "{b:?}");
+        // Two tied positive fold differences: the permutation test gives 2/4 = 0.5, and
+        // Holm over the family of two doubles the smaller p: 1.
+        assert!((b.paired.p_value - 0.5).abs() < 1e-12 && b.adjusted_p == 1.0, "{b:?}");
+        assert!(
+            table.contains("| 2 | B | 2 | +0.200 | [+0.200, +0.200] | 0.500 | 1.000 | too few folds to call |"),
+            "{table}"
+        );
         assert!(table.contains("| 2 | C | 1 | -0.100 |"), "{table}");
+        assert!(table.contains("cannot call any difference"), "{table}");
+        let secondary = cell_table(&cells, &pim, &baselines, &[two]);
+        assert!(secondary.contains("| 2 | B | 4 | +0.200 | [+0.100, +0.300] |"), "{secondary}");
+    }
+
+    #[test]
+    fn only_a_holm_corrected_difference_with_an_interval_off_zero_is_called() {
+        let two = Shots::PerClass(2);
+        let folds: Vec<String> = (0..8).map(|f| format!("f{f}")).collect();
+        let mut cells = Vec::new();
+        for (i, fold) in folds.iter().enumerate() {
+            // b: PIM ahead in every fold; c: PIM ahead in 6 of 8; d: PIM behind in every fold.
+            cells.push(cell("pim", fold, 0, two, 0.6));
+            cells.push(cell("b", fold, 0, two, 0.5 - i as f64 / 1000.0));
+            cells.push(cell("c", fold, 0, two, if i < 6 { 0.5 - i as f64 / 1000.0 } else { 0.7 + i as f64 / 1000.0 }));
+            cells.push(cell("d", fold, 0, two, 0.7 + i as f64 / 1000.0));
+        }
+        let pim = ("pim".to_string(), "PIM".to_string(), 8);
+        let row = |name: &str| (name.to_string(), name.to_uppercase(), 8);
+        let (_, comparisons) = paired_table(&cells, &pim, &every_test(&[row("b"), row("c"), row("d")], &[two]));
+        let readings: Vec<&str> = comparisons.iter().map(Comparison::reading).collect();
+        // b and d: exact p 2/256 each, Holm 3 x that for both (0.023, monotone); c: p 0.74.
+        assert_eq!(readings, ["PIM better", "not shown", "PIM worse"], "{comparisons:?}");
+        assert!((comparisons[0].adjusted_p - 3.0 * 2.0 / 256.0).abs() < 1e-12, "{comparisons:?}");
+        // Nine more families' worth of tests push the same b over the line.
+        let shots: Vec<Shots> = (1..=10).map(Shots::PerClass).collect();
+        let many: Vec<Cell> =
+            shots.iter().flat_map(|&s| cells.iter().map(move |c| Cell { shots: s, ..c.clone() })).collect();
+        let (table, comparisons) = paired_table(&many, &pim, &every_test(&[row("b"), row("c"), row("d")], &shots));
+        assert!(comparisons.iter().all(|c| c.reading() == "not shown"), "{table}");
+        assert!(table.contains("The family: 30 tests") && table.contains("cannot call any difference"), "{table}");
     }
 
     #[test]
@@ -626,6 +841,7 @@ mod tests {
         assert!(text.contains("| speed + angle + symmetry (pim) | **0.700 ± 0.000** |"), "{text}");
         assert!(text.contains("| speed (pim-speed) | 0.500 ± 0.000 |"), "{text}");
         assert!(text.contains("| 2 | speed (pim-speed) | 1 | +0.200 |"), "{text}");
+        assert!(text.contains("its own family, corrected by Holm's method"), "{text}");
         // Every row at seed 7 only, outside the grid's seeds: the table still shows, unannotated.
         let mut grid = grid;
         for arm in &mut grid.spec.arms {

@@ -71,9 +71,10 @@ pub struct Cell {
     pub macro_f1: f64,
     /// Accuracy on the test subjects.
     pub accuracy: f64,
-    /// Macro-F1 on the validation subjects at the kept fine-tuning epoch (what selection
-    /// reads; test scores never take part in a choice).
-    pub validation_macro_f1: f64,
+    /// Macro-F1 on the validation windows fine-tuning was allowed, at the kept epoch (what
+    /// selection reads; test scores never take part in a choice); `None` where it was
+    /// allowed none.
+    pub validation_macro_f1: Option<f64>,
     /// Fine-tuning epoch kept (best validation macro-F1).
     pub best_epoch: usize,
     /// The pre-training epoch of the encoder (none for scratch).

@@ -13,7 +13,8 @@ use crate::data::kshot::Shots;
 pub struct Choice {
     /// The main-table arm whose variants compete.
     pub root: String,
-    /// Each candidate: name, mean validation macro-F1 over the common cells, cells used.
+    /// Each candidate: name, mean validation macro-F1 over the common cells (minus infinity
+    /// for a candidate without validation scores), cells used.
     pub candidates: Vec<(String, f64, usize)>,
     /// The candidate chosen (the first of the best, in grid order).
     pub chosen: String,
@@ -61,9 +62,15 @@ pub fn choose(grid: &Grid, cells: &[Cell], shots: &[Shots]) -> Vec<Choice> {
                     let scores: Vec<f64> = cells
                         .iter()
                         .filter(|c| c.arm == name && common.contains(&key(c)))
-                        .map(|c| c.validation_macro_f1)
+                        .filter_map(|c| c.validation_macro_f1)
                         .collect();
-                    (name.to_string(), scores.iter().sum::<f64>() / scores.len().max(1) as f64, scores.len())
+                    // A candidate fine-tuned without validation labels cannot be chosen.
+                    let mean = if scores.is_empty() {
+                        f64::NEG_INFINITY
+                    } else {
+                        scores.iter().sum::<f64>() / scores.len() as f64
+                    };
+                    (name.to_string(), mean, scores.len())
                 })
                 .collect();
             let chosen = best(candidates.iter()).unwrap_or(&root.name).clone();
@@ -115,7 +122,7 @@ mod tests {
             drawn: 1,
             macro_f1: test,
             accuracy: test,
-            validation_macro_f1: validation,
+            validation_macro_f1: Some(validation),
             best_epoch: 1,
             pretrain_epoch: Some(1),
             seconds: 0.0,
@@ -177,7 +184,7 @@ mod tests {
         assert_eq!(choose(&grid(), &perturbed, &shots), before);
         // The validation scores do decide: lowering pim-last's flips the choice.
         let mut lowered = cells();
-        lowered.iter_mut().filter(|c| c.arm == "pim-last").for_each(|c| c.validation_macro_f1 = 0.1);
+        lowered.iter_mut().filter(|c| c.arm == "pim-last").for_each(|c| c.validation_macro_f1 = Some(0.1));
         assert_eq!(choose(&grid(), &lowered, &shots)[0].chosen, "pim-probe");
     }
 }

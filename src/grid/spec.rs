@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
 use crate::config::Task;
-use crate::config::{PretrainMethod, PretrainPool};
+use crate::config::{CheckpointRule, PretrainMethod, PretrainPool, ValidationLabels};
 use crate::data::config::SplitConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -131,6 +131,20 @@ pub struct Selection {
     pub shots: Vec<Shots>,
 }
 
+/// The pre-registered primary hypotheses: PIM against each of these baselines at each of
+/// these shot counts. They form one family for Holm's correction, and every other
+/// comparison of PIM against a baseline forms a second, secondary family. A family of `m`
+/// tests over `n` folds can call a difference only where `m * 2 / 2^n < 0.05`, so a dataset
+/// of few subjects needs a small primary family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Primary {
+    /// Main-table arms without a `variant_of` (the methods), other than PIM's.
+    pub baselines: Vec<String>,
+    /// Shot counts.
+    pub shots: Vec<Shots>,
+}
+
 /// A grid file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +166,9 @@ pub struct GridSpec {
     /// How `pim report` chooses among variants (default: at every shot count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<Selection>,
+    /// The primary hypotheses (default: every comparison is one family).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<Primary>,
 }
 
 /// One unit of work: the arms that share one pre-training (or one scratch arm), at one
@@ -262,7 +279,33 @@ impl Grid {
             })?;
             config.validate(&self.path)?;
         }
+        self.check_primary()?;
         self.check_folds()
+    }
+
+    /// The primary hypotheses name methods (main-table arms without a `variant_of`) other
+    /// than PIM, and shot counts of the grid.
+    fn check_primary(&self) -> Result<()> {
+        let Some(primary) = &self.spec.primary else { return Ok(()) };
+        let bad = |problem: String, fix: &str| Err(Error::invalid_config(&self.path, "primary", problem, fix));
+        for name in &primary.baselines {
+            let is_baseline = self.spec.arms.iter().any(|a| {
+                &a.name == name && a.variant_of.is_none() && a.table == Table::Main && a.method != ArmMethod::Pim
+            });
+            if !is_baseline {
+                return bad(
+                    format!("names {name:?}, which is not a baseline method of the grid"),
+                    "name main-table arms without a variant_of, other than PIM's",
+                );
+            }
+        }
+        if let Some(s) = primary.shots.iter().find(|s| !self.spec.shots.contains(s)) {
+            return bad(format!("names {s} shots, which the grid does not run"), "name shot counts of the grid");
+        }
+        if primary.baselines.is_empty() || primary.shots.is_empty() {
+            return bad("has no baseline or no shot count".into(), "list at least one of each, or drop primary");
+        }
+        Ok(())
     }
 
     /// Every fold names subjects of the base split, tests each at most once, and leaves
@@ -410,6 +453,15 @@ impl Grid {
     /// included (a transductive pool, which every table must say).
     pub fn is_transductive(&self, arm: &Arm) -> bool {
         arm.method.pretrain_method().is_some() && self.config_of(arm, 0, 0).pretrain.pool == PretrainPool::AllSubjects
+    }
+
+    /// Whether an arm chooses an epoch on more labels than a few-shot user has: fine-tuning
+    /// on every labelled validation window (`finetune.validation` `full`), or a pre-training
+    /// kept by the probe rule (which reads every validation subject's labels).
+    pub fn uses_oracle_validation(&self, arm: &Arm) -> bool {
+        let config = self.config_of(arm, 0, 0);
+        config.finetune.validation == ValidationLabels::Full
+            || (arm.method.pretrain_method().is_some() && config.pretrain.checkpoint == CheckpointRule::Probe)
     }
 
     /// The effective config of an arm at a fold and a seed (fine-tuning shots still to set).

@@ -1,6 +1,8 @@
-//! Paired comparisons of two methods over the same (fold, seed) cells: the mean difference,
-//! a seeded percentile-bootstrap 95% confidence interval, and the two-sided Wilcoxon
-//! signed-rank test.
+//! Paired comparisons of two methods: the mean difference, a seeded percentile-bootstrap
+//! 95% confidence interval, the two-sided Wilcoxon signed-rank test, and Holm's correction
+//! for a family of such tests. The report pairs methods over folds (each fold's mean over
+//! its seeds): the seeds of one fold share their test subject, so the fold, not the cell,
+//! is the unit, and resampling fold means is the cluster bootstrap.
 //!
 //! The Wilcoxon test follows `scipy.stats.wilcoxon` with its defaults (scipy 1.17): zero
 //! differences are dropped (`zero_method="wilcox"`), ties share their average rank, and the
@@ -37,11 +39,41 @@ impl Paired {
         }
     }
 
-    /// Whether the interval excludes zero over at least [`MIN_PAIRS`] pairs: the only case
-    /// in which the report calls one method better.
+    /// Whether the interval excludes zero over at least [`MIN_PAIRS`] pairs.
     pub fn is_clear(&self) -> bool {
         self.n >= MIN_PAIRS && (self.interval.0 > 0.0 || self.interval.1 < 0.0)
     }
+
+    /// Whether a difference is called: its interval excludes zero (over at least
+    /// [`MIN_PAIRS`] pairs) and its family-adjusted p-value `adjusted_p` is below 0.05.
+    pub fn is_called(&self, adjusted_p: f64) -> bool {
+        self.is_clear() && adjusted_p < 0.05
+    }
+}
+
+/// Holm's step-down adjustment of a family's p-values, in their order (statsmodels'
+/// `multipletests(p, method="holm")[1]`): the i-th smallest p is multiplied by `m - i`
+/// (i from 0), capped at 1, and made non-decreasing in that order. A NaN p (every
+/// difference zero) counts as 1: it is a test of the family that found nothing.
+pub fn holm(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let p = |i: usize| if p_values[i].is_nan() { 1.0 } else { p_values[i] };
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p(a).total_cmp(&p(b)));
+    let mut adjusted = vec![0.0; m];
+    let mut running = 0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p(i)).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// The smallest two-sided p-value the Wilcoxon signed-rank test can give over `n` pairs
+/// (every difference of one sign: `2 / 2^n`), at most 1. Below six pairs it is over 0.05,
+/// and Holm over a family of `m` tests needs it below `0.05 / m` to call anything at all.
+pub fn smallest_wilcoxon_p(n: usize) -> f64 {
+    (2.0 / 2f64.powi(n as i32)).min(1.0)
 }
 
 /// The fewest pairs from which the report calls a difference. A bootstrap of fewer pairs
@@ -222,6 +254,27 @@ mod tests {
         assert!(better.is_clear() && better.interval.0 > 0.0);
         let unclear = Paired::of(&[0.05, -0.06, 0.04, -0.07, 0.05, -0.02], 0);
         assert!(!unclear.is_clear());
+    }
+
+    #[test]
+    fn holm_by_hand() {
+        // Sorted 0.01, 0.02, 0.03, 0.5 times 4, 3, 2, 1: 0.04, 0.06, 0.06, 0.5; the NaN is a 1.
+        let adjusted = holm(&[0.03, 0.01, 0.5, 0.02]);
+        let expected = [0.06, 0.04, 0.5, 0.06];
+        for (got, want) in adjusted.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-15, "{adjusted:?}");
+        }
+        // Monotone: the larger p's 0.04 * 1 is below the smaller's 0.03 * 2, so it is raised to 0.06.
+        assert_eq!(holm(&[0.03, 0.04]), vec![0.06, 0.06]);
+        assert_eq!(holm(&[f64::NAN, 0.2]), vec![1.0, 0.4]);
+        assert!(holm(&[]).is_empty());
+    }
+
+    #[test]
+    fn smallest_p_of_the_signed_rank_test() {
+        assert_eq!(smallest_wilcoxon_p(8), 2.0 / 256.0);
+        assert_eq!(smallest_wilcoxon_p(8), wilcoxon(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]).p_value);
+        assert_eq!(smallest_wilcoxon_p(1), 1.0);
     }
 
     #[test]

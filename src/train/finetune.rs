@@ -1,8 +1,9 @@
 //! The `finetune` stage: draw k labelled windows per class from the training subjects
 //! (seeded, stratified, saved), train encoder and classifier on them (or the classifier
 //! alone on a frozen encoder), and keep the weights with the best macro-F1 on the
-//! validation subjects. Without a pre-trained encoder this is the supervised-from-scratch
-//! baseline.
+//! validation subjects' labelled windows that `finetune.validation` allows: as many per
+//! class as the shots (the default), every one (an oracle), or none (the last epoch is
+//! kept). Without a pre-trained encoder this is the supervised-from-scratch baseline.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,8 +22,8 @@ use super::metrics::ConfusionMatrix;
 use super::pretrain::{ENCODER_FILE, ENCODERS_DIR};
 use super::windows::{Normaliser, WindowSet, WindowSource};
 use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
-use crate::config::CheckpointRule;
 use crate::config::PimConfig;
+use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
@@ -37,6 +38,8 @@ use crate::progress::Progress;
 pub const MODEL_FILE: &str = "model.bpk";
 /// The drawn training windows.
 pub const SHOTS_FILE: &str = "shots.csv";
+/// The drawn validation windows (`finetune.validation` `k_shot`).
+pub const VALIDATION_FILE: &str = "validation.csv";
 
 /// Encoder plus classifier.
 #[derive(Module, Debug)]
@@ -132,8 +135,8 @@ pub struct FinetuneReport {
     pub drawn: usize,
     /// Epoch whose weights were kept.
     pub best_epoch: usize,
-    /// Its validation macro-F1.
-    pub best_macro_f1: f64,
+    /// Its validation macro-F1 (`None` where no validation labels were allowed).
+    pub best_macro_f1: Option<f64>,
     /// Every epoch.
     pub history: Vec<FinetuneEpoch>,
     /// Wall time.
@@ -159,8 +162,8 @@ pub fn finetune(
     let train = all.indices_of(SplitRole::Train);
     let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&all, &train));
     let drawn = draw_shots(config, &all, &paths.data, &mut notices)?;
-    let mut validation = all.labelled_indices_of(SplitRole::Validation);
-    if validation.is_empty() {
+    let mut validation = validation_windows(config, &all);
+    if validation.is_empty() && config.finetune.validation != ValidationLabels::None {
         notices.push("no labelled validation windows: the checkpoint is chosen on the drawn training windows".into());
         validation = drawn.clone();
     }
@@ -172,10 +175,13 @@ pub fn finetune(
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
     // The folder's lock, and no output of an earlier run left beside this one's.
     let _lock = RunLock::acquire(&paths.out)?;
-    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE])?;
+    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE, VALIDATION_FILE])?;
     save_json(config, &paths.out.join(CONFIG_FILE))?;
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &drawn, config)?;
+    if config.finetune.validation == ValidationLabels::KShot {
+        write_shots(&paths.out.join(VALIDATION_FILE), &set, &validation, config)?;
+    }
 
     let device = backend.device(config.seed)?;
     let mut model = ClassifierModel::init(config, set.channels, &device.clone().autodiff());
@@ -244,17 +250,39 @@ fn draw_shots(
     Ok(draw.windows)
 }
 
+/// The labelled validation windows that `finetune.validation` allows: k per class (the
+/// training draw's k, from a seed of its own so the two draws are independent), all, or
+/// none.
+fn validation_windows(config: &PimConfig, set: &WindowSet) -> Vec<usize> {
+    match config.finetune.validation {
+        ValidationLabels::Full => set.labelled_indices_of(SplitRole::Validation),
+        ValidationLabels::None => Vec::new(),
+        ValidationLabels::KShot => {
+            let eligible: Vec<bool> = set.roles.iter().map(|r| *r == SplitRole::Validation).collect();
+            let classes = config.dataset.classes.len();
+            draw_k_shot(&set.classes, &eligible, classes, config.finetune.shots, validation_seed(config.seed)).windows
+        }
+    }
+}
+
+/// The seed of the k-shot validation draw: the run's seed with its bits mixed by a fixed
+/// odd constant (the golden ratio's), so it never repeats the training draw's streams.
+fn validation_seed(seed: u64) -> u64 {
+    seed ^ 0x9E37_79B9_7F4A_7C15
+}
+
 /// What the epochs of fine-tuning leave.
 struct Trained {
     history: Vec<FinetuneEpoch>,
     best_epoch: usize,
-    best_macro_f1: f64,
+    best_macro_f1: Option<f64>,
     best_model: ClassifierModel,
 }
 
 /// Train on the `drawn` windows, score the `validation` ones every `validate_every` epochs
 /// and at the last, stop early at the first scored epoch `patience` or more epochs after
-/// the best score, and keep the best-scoring weights.
+/// the best score, and keep the best-scoring weights. Without validation windows every
+/// epoch runs and the last is kept.
 fn train_classifier(
     config: &PimConfig,
     set: &WindowSet,
@@ -293,7 +321,10 @@ fn train_classifier(
             });
         }
         let mut record = FinetuneEpoch { epoch, train_loss, validation_macro_f1: None, validation_accuracy: None };
-        let scored_epoch = epoch % settings.validate_every == 0 || epoch == epochs;
+        let scored_epoch = !validation.is_empty() && (epoch % settings.validate_every == 0 || epoch == epochs);
+        if validation.is_empty() && epoch == epochs {
+            (best_f1_epoch, best) = ((f64::NAN, epoch), Some(model.clone()));
+        }
         if scored_epoch {
             let scored = model.valid();
             let predicted = match &frozen {
@@ -316,7 +347,8 @@ fn train_classifier(
         }
     }
     let (best_macro_f1, best_epoch) = best_f1_epoch;
-    Ok(Trained { history, best_epoch, best_macro_f1, best_model: best.expect("the last epoch is always scored") })
+    let best_macro_f1 = (!validation.is_empty()).then_some(best_macro_f1);
+    Ok(Trained { history, best_epoch, best_macro_f1, best_model: best.expect("the last epoch is always kept") })
 }
 
 /// One seeded pass over the drawn windows (the classifier alone on `frozen` embeddings, if
@@ -357,6 +389,7 @@ fn run_record(config: &PimConfig, paths: &FinetunePaths, backend: Backend, repor
         "init": paths.init,
         "shots": config.finetune.shots,
         "freeze_encoder": config.finetune.freeze_encoder,
+        "validation": config.finetune.validation.name(),
         "drawn": report.drawn,
         "best_epoch": report.best_epoch,
         "best_validation_macro_f1": report.best_macro_f1,

@@ -132,3 +132,51 @@ fn wilcoxon_matches_scipy_on_every_branch() {
         );
     }
 }
+
+#[test]
+fn fold_level_comparisons_match_scipy_and_statsmodels() {
+    // scripts/reference/fold_statistics.py: per-fold mean differences over seeds, scipy's
+    // exact Wilcoxon on the 8 fold differences, statsmodels' Holm over the 9 tests.
+    use pim::data::kshot::Shots;
+    use pim::grid::report::{every_test, paired_table};
+    use pim::grid::run::Cell;
+    use pim::grid::spec::ArmMethod;
+    let golden = load("fold_statistics.json");
+    let cells: Vec<Cell> = golden["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Cell {
+            arm: c["arm"].as_str().unwrap().into(),
+            method: ArmMethod::Scratch,
+            tasks: Vec::new(),
+            fold: c["fold"].as_str().unwrap().into(),
+            seed: c["seed"].as_u64().unwrap(),
+            shots: Shots::PerClass(c["shots"].as_u64().unwrap() as usize),
+            drawn: 0,
+            macro_f1: c["macro_f1"].as_f64().unwrap(),
+            accuracy: 0.0,
+            validation_macro_f1: None,
+            best_epoch: 0,
+            pretrain_epoch: None,
+            seconds: 0.0,
+            pretrain_seconds: 0.0,
+            pim_commit: None,
+        })
+        .collect();
+    let row = |name: &str| (name.to_string(), name.to_string(), 24);
+    let baselines = [row("masked"), row("scratch"), row("transform")];
+    let shots = [1, 2, 4].map(Shots::PerClass);
+    let (_, comparisons) = paired_table(&cells, &row("pim"), &every_test(&baselines, &shots));
+    let expected = golden["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), expected.len());
+    for (got, want) in comparisons.iter().zip(expected) {
+        let name = format!("{} at {}", want["baseline"], want["shots"]);
+        assert_eq!(got.baseline, want["baseline"].as_str().unwrap(), "{name}");
+        assert_eq!(got.paired.n, 8, "{name}: paired over folds");
+        let close = |a: f64, b: &Value| (a - b.as_f64().unwrap()).abs() < 1e-12;
+        assert!(close(got.paired.mean, &want["mean"]), "{name}: mean {}", got.paired.mean);
+        assert!(close(got.paired.p_value, &want["p_value"]), "{name}: p {}", got.paired.p_value);
+        assert!(close(got.adjusted_p, &want["holm_p"]), "{name}: Holm p {}", got.adjusted_p);
+    }
+}

@@ -211,6 +211,47 @@ fn patience_shorter_than_the_validation_interval_still_keeps_a_scored_checkpoint
 }
 
 #[test]
+fn fine_tuning_sees_only_the_validation_labels_its_config_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let tune = |validation: &str| {
+        let mut config = json(&dsads_config());
+        config["finetune"]["validation"] = validation.into();
+        let config_path = dir.path().join(format!("{validation}.json"));
+        fs::write(&config_path, config.to_string()).unwrap();
+        let out = dir.path().join(validation);
+        finetune(&config_path, &sample(), None, &out).args(["--shots", "1", "--epochs", "4"]).assert().success();
+        out
+    };
+    // k_shot: one window per class of the validation subject (p6; the sample has two),
+    // none of them a training shot, saved beside the shots.
+    let k_shot = tune("k_shot");
+    let (header, drawn) = read_csv(&k_shot.join("validation.csv"));
+    assert_eq!(header, ["window", "source", "start", "subject", "activity"]);
+    assert_eq!(drawn.len(), 19, "one per class");
+    assert!(drawn.iter().all(|row| row[3] == "p6"), "{drawn:?}");
+    let mut classes: Vec<&str> = drawn.iter().map(|row| row[4].as_str()).collect();
+    classes.dedup();
+    assert_eq!(classes.len(), 19, "every class once");
+    let (_, shots) = read_csv(&k_shot.join("shots.csv"));
+    assert!(shots.iter().all(|shot| shot[3] != "p6" && !drawn.iter().any(|v| v[0] == shot[0])));
+    assert_eq!(json(&k_shot.join("run.json"))["details"]["validation"], "k_shot");
+    // full: every labelled validation window, and no draw to save.
+    let full = tune("full");
+    assert!(!full.join("validation.csv").exists());
+    assert_eq!(json(&full.join("run.json"))["details"]["validation"], "full");
+    // none: no epoch is scored and the last is kept.
+    let none = tune("none");
+    let metrics = fs::read_to_string(none.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().skip(1).all(|line| line.split(',').nth(2) == Some("")), "{metrics}");
+    let record = json(&none.join("run.json"));
+    assert_eq!(
+        (record["details"]["best_epoch"].as_u64(), record["details"]["best_validation_macro_f1"].is_null()),
+        (Some(4), true)
+    );
+    pim().args(["eval", "--run"]).arg(&none).arg("--data-dir").arg(sample()).assert().success();
+}
+
+#[test]
 fn damaged_checkpoint_weights_are_refused_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
