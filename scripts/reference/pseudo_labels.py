@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent numpy/scipy/scikit-learn implementation of pim's pseudo-labels
-(../shared/docs/method.md), used to produce the golden fixtures in tests/fixtures/golden/.
+(docs/method.md), used to produce the golden fixtures in tests/fixtures/golden/.
 
 It shares no code with pim: filters by numpy's FFT, integrates with scipy's
 cumulative_trapezoid, detrends with scipy.signal.detrend, correlates by direct dot

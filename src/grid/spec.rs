@@ -611,4 +611,27 @@ mod tests {
         let grid = Grid { spec: serde_json::from_value(spec).unwrap(), config, path: "g.json".into() };
         assert!(grid.check().unwrap_err().to_string().contains("variant_of"));
     }
+
+    #[test]
+    fn primary_hypotheses_name_baseline_methods_and_shot_counts_of_the_grid() {
+        let check = |primary: serde_json::Value| {
+            let spec = json!({"config": "c.json", "seeds": [0], "shots": [1, 2], "primary": primary,
+                "arms": [{"name": "pim", "method": "pim"}, {"name": "masked", "method": "masked"},
+                         {"name": "masked-last", "method": "masked", "variant_of": "masked"}]});
+            let config: PimConfig =
+                serde_json::from_str(&std::fs::read_to_string("tests/fixtures/dsads-tiny.json").unwrap()).unwrap();
+            let grid = Grid { spec: serde_json::from_value(spec).unwrap(), config, path: "g.json".into() };
+            grid.check().map_err(|e| e.to_string())
+        };
+        assert_eq!(check(json!({"baselines": ["masked"], "shots": [1, 2]})), Ok(()));
+        for (primary, expected) in [
+            (json!({"baselines": ["pim"], "shots": [1]}), "\"pim\", which is not a baseline method"),
+            (json!({"baselines": ["masked-last"], "shots": [1]}), "\"masked-last\", which is not a baseline method"),
+            (json!({"baselines": ["masked"], "shots": [4]}), "4 shots, which the grid does not run"),
+            (json!({"baselines": [], "shots": [1]}), "has no baseline or no shot count"),
+        ] {
+            let error = check(primary).unwrap_err();
+            assert!(error.contains("primary") && error.contains(expected), "{error}");
+        }
+    }
 }
