@@ -71,7 +71,7 @@ fn main() {
         WindowSet::load(&config, &WindowSource::Prepared(labels.clone()), &SplitRole::ALL, &ProgressBar::hidden())
             .unwrap();
     let train = set.indices_of(SplitRole::Train);
-    set.normalise(&Normaliser::fit(&set, &train));
+    set.normalise(&Normaliser::fit(&set, &train), Path::new("data/dsads-sample")).expect("finite windows");
     let (names, bins) = read_labels(&labels, &set, config.labels.bins).unwrap();
     let tasks: Vec<TaskColumns> = config
         .pretrain

@@ -12,7 +12,8 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
+    // Recorded in run.json; a path that is not UTF-8 is recorded lossily, not a panic.
+    let argv: Vec<String> = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();
     let cli = pim::cli::Cli::parse();
     match pim::cli::run(cli, &argv) {
         Ok(()) => ExitCode::SUCCESS,

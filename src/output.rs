@@ -96,7 +96,7 @@ impl RunRecord {
             pim_version: env!("CARGO_PKG_VERSION").into(),
             pim_commit: Some(PIM_COMMIT.into()),
             stage: stage.into(),
-            command: std::env::args().collect(),
+            command: std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect(),
             seed,
             backend: None,
             simd: None,

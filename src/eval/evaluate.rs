@@ -91,7 +91,7 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
             fix: fix.into(),
         });
     }
-    set.normalise(&normaliser);
+    set.normalise(&normaliser, data.path())?;
     let device = backend.device(config.seed)?;
     let model = load_module(ClassifierModel::init(&config, set.channels, &device), &run.join(MODEL_FILE), fix)?;
 

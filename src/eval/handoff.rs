@@ -23,7 +23,7 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
 use crate::output::StagedOutputs;
-use crate::output::load_json;
+use crate::output::{load_json, require_finished};
 use crate::progress::Progress;
 use crate::train::NORMALISER_FILE;
 use crate::train::backend::Backend;
@@ -48,9 +48,12 @@ struct LoadedRun {
     model: Run,
 }
 
-/// Load the run in `dir`: a fine-tuning run if it holds `model.bpk`, else a pre-training run.
+/// Load the finished run in `dir`: a fine-tuning run if it holds `model.bpk`, else a
+/// pre-training run. An unfinished one (no `run.json`) is refused, as later stages do.
 fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
     let fix = "pass --run the --out folder of `pim pretrain` or `pim finetune`";
+    let stage = if dir.join(MODEL_FILE).is_file() { "finetune" } else { "pretrain" };
+    require_finished(dir, stage, "pass --run a finished `pim pretrain` or `pim finetune` run (rerun it to finish)")?;
     let config: PimConfig = load_json(&dir.join("config.json"), fix)?;
     let normaliser: Normaliser = load_json(&dir.join(NORMALISER_FILE), fix)?;
     let channels = normaliser.mean.len();
@@ -124,7 +127,7 @@ pub fn embed(
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(&loaded.config, data, &SplitRole::ALL, &bar)?;
     bar.finish_and_clear();
-    set.normalise(&loaded.normaliser);
+    set.normalise(&loaded.normaliser, data.path())?;
     let width = encoder.embedding_size();
     let mut values = Vec::with_capacity(set.len() * width);
     let all: Vec<usize> = (0..set.len()).collect();

@@ -19,7 +19,7 @@ use super::stats::{MIN_PAIRS, Paired, holm, smallest_wilcoxon_p};
 use crate::config::CheckpointRule;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::output::save_text;
+use crate::output::StagedOutputs;
 
 /// Mean and sample standard deviation (n - 1 in the denominator; 0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -391,7 +391,6 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
             fix: "run `pim grid` first (each cell ends with a cell.json)".into(),
         });
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io("create folder", out, "choose a writable --out", e))?;
     let grid = results.grid();
     let spec = &grid.spec;
     let arm = |name: &str| spec.arms.iter().find(|a| a.name == name).expect("choices name grid arms");
@@ -481,13 +480,16 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         ("macro_f1.svg", macro_f1_figure(cells, &shown, &spec.shots, classes)?),
         ("paired_differences.svg", paired_figure(&comparisons, &spec.shots)?),
     ];
-    let mut paths = Vec::new();
+    // Staged, then renamed together: a failed write (a full disk) leaves the earlier
+    // report whole instead of new tables beside old figures.
+    let mut outputs = StagedOutputs::new(out)?;
     for (name, text) in written {
         let path = out.join(name);
-        save_text(&path, &text)?;
-        paths.push(path);
+        outputs.write(name, |w| {
+            w.write_all(text.as_bytes()).map_err(|e| Error::io("write", &path, "check the disk has space", e))
+        })?;
     }
-    Ok(paths)
+    outputs.commit()
 }
 
 /// The opening paragraph: what was run and how the numbers are summarised.

@@ -160,7 +160,10 @@ pub fn finetune(
     bar.finish_and_clear();
     let mut notices = all.notices.clone();
     let train = all.indices_of(SplitRole::Train);
-    let normaliser = pretrained_normaliser.unwrap_or_else(|| Normaliser::fit(&all, &train));
+    let normaliser = match pretrained_normaliser {
+        Some(normaliser) => normaliser,
+        None => Normaliser::fit_checked(&all, &train, paths.data.path())?,
+    };
     let drawn = draw_shots(config, &all, &paths.data, &mut notices)?;
     let mut validation = validation_windows(config, &all);
     if validation.is_empty() && config.finetune.validation != ValidationLabels::None {
@@ -170,7 +173,7 @@ pub fn finetune(
     // Only the drawn and the validation windows are used from here: copy those alone.
     let mut set = all.subset(&[&drawn[..], &validation].concat());
     drop(all);
-    set.normalise(&normaliser);
+    set.normalise(&normaliser, paths.data.path())?;
     let (drawn, validation): (Vec<usize>, Vec<usize>) =
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
     // The folder's lock, and no output of an earlier run left beside this one's.

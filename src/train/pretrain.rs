@@ -34,7 +34,9 @@ use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{Decoder, Encoder, PretextHead};
-use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, require_finished};
+use crate::output::{
+    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, rename_into_place, require_finished,
+};
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
 
@@ -44,10 +46,18 @@ pub const ENCODER_FILE: &str = "encoder.bpk";
 pub const PRETRAIN_MODEL_FILE: &str = "pretrain_model.bpk";
 /// One row per epoch.
 pub const METRICS_FILE: &str = "metrics.csv";
-/// Resume state, rewritten after every epoch.
+/// Resume state: `epoch-<n>/` (network, optimiser and history after epoch n, written
+/// whole under `staging/` and renamed, so a kill never leaves parts of two epochs), and
+/// `epochs/` until the run ends.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Under [`CHECKPOINT_DIR`]: the whole network after each epoch, until the run ends.
 const EPOCHS_DIR: &str = "epochs";
+/// Under [`CHECKPOINT_DIR`]: where an epoch's resume state is written before its rename.
+const STAGING_DIR: &str = "staging";
+/// The resume state's files in an `epoch-<n>/` folder.
+const STATE_FILE: &str = "state.json";
+const MODEL_STATE_FILE: &str = "model.bpk";
+const OPTIMIZER_STATE_FILE: &str = "optimizer.bpk";
 /// Every checkpoint rule's encoder, `<rule>.bpk`.
 pub const ENCODERS_DIR: &str = "encoders";
 /// The epoch each checkpoint rule kept.
@@ -155,7 +165,9 @@ pub fn pretrain(
     let mut notices = Vec::new();
     let labels_dir = check_labels(config, paths, &mut notices)?;
     let resume = read_resume_state(config, &paths.out)?;
-    if let Some(report) = finished_report(config, &paths.out, resume.as_ref())? {
+    if paths.out.join(RUN_FILE).is_file()
+        && let Some(report) = finished_report(config, &paths.out, resume.as_ref())?
+    {
         return Ok(report);
     }
     let started = std::time::Instant::now();
@@ -179,8 +191,9 @@ pub fn pretrain(
     let (mut state, resumed_after) = match resume {
         Some(state) => {
             let fix = "delete the run folder's checkpoint/ to start over";
-            model = load_module(model, &checkpoint_dir.join("model.bpk"), fix)?;
-            optimizer = load_optimizer(optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
+            let saved = epoch_dir(&paths.out, state.history.len());
+            model = load_module(model, &saved.join(MODEL_STATE_FILE), fix)?;
+            optimizer = load_optimizer(optimizer, &saved.join(OPTIMIZER_STATE_FILE))?;
             let done = state.history.len();
             progress.line(&format!("resuming {} after epoch {done}", paths.out.display()));
             (state, done)
@@ -198,7 +211,13 @@ pub fn pretrain(
         // Tests interrupt here, at an exact epoch, instead of racing a timer with a kill.
         exit_here_if_asked(EXIT_AFTER_EPOCH_VAR, epoch);
     }
-    let kept = keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?;
+    // A run killed after it kept its checkpoints (checkpoints.json, written last) but before
+    // run.json only has its completion mark to write.
+    let kept = match kept_epochs(config, &paths.out, &state)? {
+        Some(kept) => kept,
+        None => keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?,
+    };
+    remove_folder(&paths.out.join(CHECKPOINT_DIR).join(EPOCHS_DIR))?;
     let best_epoch = kept[&config.pretrain.checkpoint];
     let mut record = run_record(config, &inputs, &state, &kept, resumed_after, &notices);
     record.backend = Some(backend.to_string());
@@ -219,7 +238,10 @@ pub fn pretrain(
 /// after saving the epoch it names: tests interrupt a run deterministically with it.
 pub const EXIT_AFTER_EPOCH_VAR: &str = "PIM_TEST_EXIT_AFTER_EPOCH";
 
-/// After an epoch: its metrics row, its checkpoint and everything a resume needs.
+/// After an epoch: its metrics row, its snapshot, and everything a resume needs as one
+/// `epoch-<n>/` folder: written under `staging/`, renamed into place, and only then the
+/// previous epoch's folder removed. A kill at any instant leaves one whole epoch to
+/// resume from.
 fn save_epoch(
     out: &Path,
     objective: &Objective,
@@ -231,9 +253,50 @@ fn save_epoch(
     let epoch = state.history.len();
     write_metrics(&out.join(METRICS_FILE), &objective.term_names(), &state.history)?;
     save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
-    save_module(model.clone(), &checkpoint_dir.join("model.bpk"))?;
-    save_optimizer(optimizer, &checkpoint_dir.join("optimizer.bpk"))?;
-    save_json(state, &checkpoint_dir.join("state.json"))
+    let staging = checkpoint_dir.join(STAGING_DIR);
+    remove_folder(&staging)?;
+    std::fs::create_dir(&staging)
+        .map_err(|e| Error::io("create folder", &staging, "check the folder is writable", e))?;
+    save_module(model.clone(), &staging.join(MODEL_STATE_FILE))?;
+    save_optimizer(optimizer, &staging.join(OPTIMIZER_STATE_FILE))?;
+    save_json(state, &staging.join(STATE_FILE))?;
+    let saved = epoch_dir(out, epoch);
+    remove_folder(&saved)?;
+    rename_into_place(&staging, &saved)?;
+    for (other, _) in saved_epochs(out)?.into_iter().filter(|&(_, e)| e != epoch) {
+        remove_folder(&other)?;
+    }
+    Ok(())
+}
+
+/// The resume state's folder of `epoch` in the run folder `out`.
+fn epoch_dir(out: &Path, epoch: usize) -> PathBuf {
+    out.join(CHECKPOINT_DIR).join(format!("epoch-{epoch}"))
+}
+
+/// Every `epoch-<n>/` folder under `out`'s checkpoint folder, with its n.
+fn saved_epochs(out: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    let dir = out.join(CHECKPOINT_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read", &dir, "check the folder is readable", e))?;
+        let name = entry.file_name();
+        if let Some(epoch) = name.to_str().and_then(|n| n.strip_prefix("epoch-")).and_then(|n| n.parse().ok()) {
+            found.push((entry.path(), epoch));
+        }
+    }
+    Ok(found)
+}
+
+/// Remove `dir` and what it holds, if it exists.
+fn remove_folder(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io("remove", dir, "check the folder is writable", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `run.json` of a finished pre-training (the caller adds the backend and this run's time).
@@ -265,14 +328,8 @@ fn run_record(
 /// checkpoints (a rerun, e.g. by a resumed grid), without reading any data.
 fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>) -> Result<Option<PretrainReport>> {
     let Some(state) = resume else { return Ok(None) };
-    let checkpoints = out.join(CHECKPOINTS_FILE);
-    if state.history.len() < config.pretrain.epochs || !checkpoints.is_file() {
-        return Ok(None);
-    }
-    let by_name: BTreeMap<String, usize> = load_json(&checkpoints, "delete the run folder to start over")?;
-    let kept: BTreeMap<CheckpointRule, usize> =
-        CheckpointRule::ALL.into_iter().filter_map(|rule| by_name.get(rule.name()).map(|&e| (rule, e))).collect();
-    let Some(&best_epoch) = kept.get(&config.pretrain.checkpoint) else { return Ok(None) };
+    let Some(kept) = kept_epochs(config, out, state)? else { return Ok(None) };
+    let best_epoch = kept[&config.pretrain.checkpoint];
     let metrics = out.join(METRICS_FILE);
     let terms = read_term_names(&metrics)?;
     Ok(Some(PretrainReport {
@@ -324,12 +381,18 @@ fn check_labels<'a>(
     }
 }
 
-/// The resume state of an interrupted run in `out`, if any, checked against `config`.
+/// The resume state of an interrupted run in `out`, if any (its latest whole epoch),
+/// checked against `config`.
 fn read_resume_state(config: &PimConfig, out: &Path) -> Result<Option<ResumeState>> {
-    let state_path = out.join(CHECKPOINT_DIR).join("state.json");
-    if !state_path.is_file() {
-        return Ok(None);
+    if out.join(CHECKPOINT_DIR).join(STATE_FILE).is_file() {
+        return Err(Error::Artefact {
+            path: out.join(CHECKPOINT_DIR),
+            problem: "holds the resume state of an older pim, which this one does not read".into(),
+            fix: "delete the run folder to start over".into(),
+        });
     }
+    let Some(epoch) = saved_epochs(out)?.into_iter().map(|(_, epoch)| epoch).max() else { return Ok(None) };
+    let state_path = epoch_dir(out, epoch).join(STATE_FILE);
     let run_config_path = out.join(CONFIG_FILE);
     let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
     check_same_groups(
@@ -372,7 +435,7 @@ fn read_inputs(
             (0..set.len()).collect()
         }
     };
-    let normaliser = Normaliser::fit(&set, &train);
+    let normaliser = Normaliser::fit_checked(&set, &train, paths.data.path())?;
     let objective = match config.pretrain.method {
         PretrainMethod::Pim => {
             let (names, labels) =
@@ -389,8 +452,10 @@ fn read_inputs(
         },
     };
     // Transformations act on physical units, so that objective normalises per batch.
-    if config.pretrain.method != PretrainMethod::Transform {
-        set.normalise(&normaliser);
+    if config.pretrain.method == PretrainMethod::Transform {
+        set.check_finite(paths.data.path())?;
+    } else {
+        set.normalise(&normaliser, paths.data.path())?;
     }
     Ok(Inputs { set, pool, validation, probe, normaliser, objective })
 }
@@ -525,8 +590,8 @@ pub fn choose_epochs(history: &[EpochRecord], weights: &[f64]) -> BTreeMap<Check
 }
 
 /// Write every rule's encoder (`encoders/<rule>.bpk`), the config's rule's encoder and whole
-/// network (`encoder.bpk`, `pretrain_model.bpk`), `checkpoints.json` and, for PIM,
-/// `tasks.json`; then drop the per-epoch snapshots.
+/// network (`encoder.bpk`, `pretrain_model.bpk`), for PIM `tasks.json`, and last
+/// `checkpoints.json`.
 fn keep_checkpoints(
     config: &PimConfig,
     inputs: &Inputs,
@@ -553,16 +618,27 @@ fn keep_checkpoints(
             save_module(model, &out.join(PRETRAIN_MODEL_FILE))?;
         }
     }
-    let by_name: BTreeMap<&str, usize> = kept.iter().map(|(rule, &epoch)| (rule.name(), epoch)).collect();
-    save_json(&by_name, &out.join(CHECKPOINTS_FILE))?;
     if let Objective::Physics { tasks, .. } = &inputs.objective {
         save_json(tasks, &out.join("tasks.json"))?;
     }
-    // The snapshots of epochs no rule kept are of no further use; a rerun finds the
-    // encoders above and the finished history.
-    std::fs::remove_dir_all(&epochs_dir)
-        .map_err(|e| Error::io("remove", &epochs_dir, "check the folder is writable", e))?;
+    // Last, as the mark that every file above is written: a rerun then trusts them, and the
+    // per-epoch snapshots can go.
+    let by_name: BTreeMap<&str, usize> = kept.iter().map(|(rule, &epoch)| (rule.name(), epoch)).collect();
+    save_json(&by_name, &out.join(CHECKPOINTS_FILE))?;
     Ok(kept)
+}
+
+/// The epoch each rule kept, where a run in `out` with every epoch of `state` trained
+/// already wrote them (`checkpoints.json`, the last file of [`keep_checkpoints`]).
+fn kept_epochs(config: &PimConfig, out: &Path, state: &ResumeState) -> Result<Option<BTreeMap<CheckpointRule, usize>>> {
+    let checkpoints = out.join(CHECKPOINTS_FILE);
+    if state.history.len() < config.pretrain.epochs || !checkpoints.is_file() {
+        return Ok(None);
+    }
+    let by_name: BTreeMap<String, usize> = load_json(&checkpoints, "delete the run folder to start over")?;
+    let kept: BTreeMap<CheckpointRule, usize> =
+        CheckpointRule::ALL.into_iter().filter_map(|rule| by_name.get(rule.name()).map(|&e| (rule, e))).collect();
+    Ok(kept.contains_key(&config.pretrain.checkpoint).then_some(kept))
 }
 
 /// Running sums of each loss term over an epoch, weighted by example counts.

@@ -225,14 +225,33 @@ impl WindowSet {
         Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.time]), device)
     }
 
-    /// Z-normalise every channel in place (copying a mapped set's windows first).
-    pub fn normalise(&mut self, normaliser: &Normaliser) {
+    /// Z-normalise every channel in place (copying a mapped set's windows first), after
+    /// checking every value is finite; `source` names the windows' folder in errors.
+    pub fn normalise(&mut self, normaliser: &Normaliser, source: &Path) -> Result<()> {
         if self.mapped.is_some() {
             *self = self.subset(&(0..self.len()).collect::<Vec<_>>());
         }
+        self.check_finite(source)?;
         let (channels, time) = (self.channels, self.time);
         for window in self.inputs.chunks_mut(channels * time) {
             normaliser.apply(window, time);
+        }
+        Ok(())
+    }
+
+    /// Fail on the first window holding NaN or an infinity (a damaged or edited
+    /// `windows.npy`): it would pass through every layer and move every score without a word.
+    pub fn check_finite(&self, source: &Path) -> Result<()> {
+        match (0..self.len()).find(|&i| self.window(i).iter().any(|v| !v.is_finite())) {
+            None => Ok(()),
+            Some(i) => Err(Error::Artefact {
+                path: source.to_path_buf(),
+                problem: format!(
+                    "window row {} (subject {}, {} from sample {}) holds a value that is not finite (NaN or infinity)",
+                    self.rows[i], self.subjects[i], self.keys[i].0, self.keys[i].1
+                ),
+                fix: "prepare the windows again with `pim pseudo-label`, or fix that recording".into(),
+            }),
         }
     }
 }
@@ -274,6 +293,22 @@ impl Normaliser {
             let (mean, std) = (self.mean[c], self.std[c]);
             channel.iter_mut().for_each(|v| *v = (*v - mean) / std);
         }
+    }
+
+    /// Fit on the windows `indices` of `set` (accumulated in f64), refusing a window that
+    /// is not finite (`source` names the windows' folder in that error).
+    pub fn fit_checked(set: &WindowSet, indices: &[usize], source: &Path) -> Result<Self> {
+        let normaliser = Self::fit(set, indices);
+        if normaliser.mean.iter().all(|m| m.is_finite()) {
+            return Ok(normaliser);
+        }
+        set.subset(indices).check_finite(source)?;
+        // Finite values whose mean overflows f32 (beyond 3.4e38).
+        Err(Error::Artefact {
+            path: source.to_path_buf(),
+            problem: "holds values so large that their channel means overflow".into(),
+            fix: "check the data's units (dataset.units): values are converted to SI units".into(),
+        })
     }
 
     /// Fit on the windows `indices` of `set` (accumulated in f64).
@@ -360,7 +395,7 @@ mod tests {
         assert!((normaliser.std[0] - (35f32 / 12.0).sqrt()).abs() < 1e-6);
         assert_eq!(normaliser.std[1], 1.0);
         let mut set = tiny_set();
-        set.normalise(&normaliser);
+        set.normalise(&normaliser, Path::new("test")).unwrap();
         assert_eq!(&set.inputs[3..6], &[0.0, 0.0, 0.0]);
         let sum: f32 = set.inputs.iter().step_by(1).sum();
         assert!(sum.abs() < 1e-5, "normalised channels should average 0, sum {sum}");
@@ -410,8 +445,8 @@ mod tests {
         let normaliser = Normaliser::fit(&mapped, &[0, 1]);
         assert_eq!(normaliser, Normaliser::fit(&owned, &[0, 1]));
         let (mut mapped, mut owned) = (mapped, owned);
-        mapped.normalise(&normaliser);
-        owned.normalise(&normaliser);
+        mapped.normalise(&normaliser, Path::new("test")).unwrap();
+        owned.normalise(&normaliser, Path::new("test")).unwrap();
         assert!(mapped.mapped.is_none() && mapped.inputs == owned.inputs, "normalising copies, then scales");
     }
 }

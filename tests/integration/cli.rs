@@ -377,6 +377,15 @@ fn csv_with_an_absurd_finite_sample_warns_naming_file_and_row() {
 }
 
 #[test]
+fn csv_with_a_sample_that_overflows_in_si_units_names_file_row_and_channel() {
+    // 1e38 g is a finite f32 in the file, and infinity once multiplied by 9.80665.
+    assert_csv_fails(
+        |file| rewrite_line(file, 10, |l| l.rsplit_once(',').unwrap().0.to_string() + ",1e38"),
+        "r.csv: data row 9, channel right_wrist.acc.z: inf once converted to SI units",
+    );
+}
+
+#[test]
 fn dataset_and_config_together_say_which_to_drop() {
     let output = pim().args(["pseudo-label", "--dataset", "dsads", "--config", "configs/dsads.json"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -454,4 +463,20 @@ fn csv_with_a_duplicated_column_is_refused_naming_it() {
         .code(1)
         .stderr(contains("recordings.csv:1: names the column \"subject\" twice"));
     assert!(!out.exists(), "a failed stage left its --out folder");
+}
+
+#[test]
+fn paths_that_are_not_utf8_are_paths_not_panics() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"out\xff"));
+    let config = root().join("configs/dsads.json");
+    pseudo_label(&config, &root().join("data/dsads-sample"), &odd).arg("-q").assert().success();
+    assert_eq!(files_in(&odd), OUTPUTS);
+    let missing = dir.path().join(std::ffi::OsStr::from_bytes(b"data\xff"));
+    pseudo_label(&config, &missing, &dir.path().join("out"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("is not a folder; pass --data-dir"));
 }

@@ -132,3 +132,44 @@ fn exported_weights_reproduce_pims_embeddings_in_a_naive_encoder() {
     assert_eq!(index.lines().count(), 1 + 304);
     assert!(index.starts_with("subject,activity,source,start,split\n"));
 }
+
+#[test]
+fn embed_and_export_refuse_an_unfinished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, sample) = (root().join("configs/dsads.json"), root().join("data/dsads-sample"));
+    let pretrained = dir.path().join("pretrain");
+    pim()
+        .args(["-q", "pretrain", "--method", "masked", "--epochs", "1", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&sample)
+        .arg("--out")
+        .arg(&pretrained)
+        .assert()
+        .success();
+    // As if killed during its last writes: everything but the completion mark.
+    fs::remove_file(pretrained.join("run.json")).unwrap();
+    let unfinished = "is not a finished `pim pretrain` run (no run.json";
+    let embeddings = dir.path().join("embeddings");
+    pim()
+        .args(["embed", "--run"])
+        .arg(&pretrained)
+        .arg("--data-dir")
+        .arg(&sample)
+        .arg("--out")
+        .arg(&embeddings)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(unfinished));
+    assert!(!embeddings.exists(), "nothing written");
+    let file = dir.path().join("weights.safetensors");
+    pim()
+        .args(["export", "--run"])
+        .arg(&pretrained)
+        .arg("--out")
+        .arg(&file)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(unfinished));
+    assert!(!file.exists(), "nothing written");
+}

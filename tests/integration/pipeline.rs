@@ -252,14 +252,94 @@ fn fine_tuning_sees_only_the_validation_labels_its_config_allows() {
 }
 
 #[test]
+fn a_kill_inside_a_checkpoint_write_resumes_from_the_last_whole_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let whole = dir.path().join("whole");
+    pretrain(&labels, &whole, 4).arg("-q").assert().success();
+    let stopped_after = |epoch: usize| {
+        let out = dir.path().join(format!("after-{epoch}"));
+        pretrain(&labels, &out, 4).arg("-q").env(EXIT_AFTER_EPOCH_VAR, epoch.to_string()).assert().code(137);
+        out
+    };
+    let (two, three) = (stopped_after(2), stopped_after(3));
+    assert_eq!(files_in(&two.join("checkpoint")), ["epoch-2", "epochs"], "one whole epoch to resume from");
+    // Killed while writing epoch 3: its network and optimiser staged, its history not.
+    copy_dir(&three.join("checkpoint/epoch-3"), &two.join("checkpoint/staging"));
+    fs::remove_file(two.join("checkpoint/staging/state.json")).unwrap();
+    // Killed after epoch 3's rename, before epoch 2's folder went: the later one counts.
+    copy_dir(&two.join("checkpoint/epoch-2"), &three.join("checkpoint/epoch-2"));
+    for (run, after) in [(&two, 2), (&three, 3)] {
+        pretrain(&labels, run, 4).assert().success().stderr(contains(format!("after epoch {after}")));
+        assert_eq!(losses(run), losses(&whole), "resumed after {after}: the uninterrupted run's losses");
+        assert_eq!(files_in(&run.join("checkpoint")), ["epoch-4"], "the staging and older epochs are gone");
+    }
+}
+
+#[test]
+fn a_run_killed_before_its_completion_mark_finishes_on_rerun() {
+    // Killed after checkpoints.json, before run.json: the rerun writes the mark, keeps the
+    // encoders, and later stages accept the run.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let run = dir.path().join("run");
+    pretrain(&labels, &run, 2).arg("-q").assert().success();
+    let encoder = fs::read(run.join("encoder.bpk")).unwrap();
+    fs::remove_file(run.join("run.json")).unwrap();
+    pretrain(&labels, &run, 2).assert().success();
+    assert!(run.join("run.json").is_file());
+    assert_eq!(fs::read(run.join("encoder.bpk")).unwrap(), encoder, "the kept encoder is not re-made");
+    finetune(&dsads_config(), &sample(), Some(&run), &dir.path().join("ft")).args(["--epochs", "1"]).assert().success();
+}
+
+/// Overwrite the first sample of `windows.npy`'s row `row` in `labels` with `value`.
+fn set_first_sample(labels: &Path, row: usize, value: f32) {
+    let path = labels.join("windows.npy");
+    let mut bytes = fs::read(&path).unwrap();
+    // npy 1.0: 6 magic bytes, 2 version bytes, a little-endian u16 header length, the header.
+    let data = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let window = 45 * 125 * 4;
+    bytes[data + row * window..data + row * window + 4].copy_from_slice(&value.to_le_bytes());
+    fs::write(&path, bytes).unwrap();
+}
+
+#[test]
+fn a_window_that_is_not_finite_is_named_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let (_, windows) = read_csv(&labels.join("windows.csv"));
+    let row_of = |subject: &str| windows.iter().position(|w| w[0] == subject).unwrap();
+    let tuned = dir.path().join("tuned");
+    let tune = |out: &Path| {
+        let mut command = pim();
+        command.args(["-q", "finetune", "--config"]).arg(dsads_config()).arg("--windows").arg(&labels);
+        command.arg("--out").arg(out).args(["--shots", "all", "--epochs", "1"]);
+        command
+    };
+    tune(&tuned).assert().success();
+    let eval = || pim().args(["eval", "--run"]).arg(&tuned).arg("--windows").arg(&labels).assert();
+    eval().success();
+    let test_row = row_of("p7");
+    set_first_sample(&labels, test_row, f32::NAN);
+    eval().failure().code(1).stderr(contains(format!("window row {test_row} (subject p7")).and(contains("not finite")));
+    // A training window of infinity stops fine-tuning before its first step.
+    let train_row = row_of("p1");
+    set_first_sample(&labels, train_row, f32::INFINITY);
+    tune(&dir.path().join("again"))
+        .assert()
+        .failure()
+        .stderr(contains(format!("window row {train_row} (subject p1")).and(contains("not finite")));
+}
+
+#[test]
 fn damaged_checkpoint_weights_are_refused_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
     let killed = dir.path().join("killed");
     pretrain(&labels, &killed, 3).arg("-q").env(EXIT_AFTER_EPOCH_VAR, "2").assert().code(137);
     // 400 bytes of 0xFF in the middle of the weights: NaN as f32.
-    let state = fs::read(killed.join("checkpoint/state.json")).unwrap();
-    let model = killed.join("checkpoint/model.bpk");
+    let state = fs::read(killed.join("checkpoint/epoch-2/state.json")).unwrap();
+    let model = killed.join("checkpoint/epoch-2/model.bpk");
     let mut bytes = fs::read(&model).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle..middle + 400].fill(0xFF);
@@ -268,8 +348,9 @@ fn damaged_checkpoint_weights_are_refused_on_resume() {
         .assert()
         .failure()
         .code(1)
-        .stderr(contains("checkpoint/model.bpk: holds").and(contains("non-finite weights (NaN or infinity)")));
-    assert_eq!(fs::read(killed.join("checkpoint/state.json")).unwrap(), state, "no epoch was trained on NaN weights");
+        .stderr(contains("checkpoint/epoch-2/model.bpk: holds").and(contains("non-finite weights (NaN or infinity)")));
+    let after = fs::read(killed.join("checkpoint/epoch-2/state.json")).unwrap();
+    assert_eq!(after, state, "no epoch was trained on NaN weights");
 }
 
 #[test]

@@ -60,6 +60,7 @@ pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) 
         DatasetFormat::Mmfit => &MmfitReader,
     };
     let mut dataset = reader.read(dir, config, progress)?;
+    plausible::check_finite(&dataset.recordings, config, dir)?;
     dataset.recordings.sort_by(|a, b| (&a.source, a.start).cmp(&(&b.source, b.start)));
     dataset.notices.extend(plausible::implausible_samples(&dataset.recordings, config));
     Ok(dataset)

@@ -1,8 +1,13 @@
-//! A warning for samples no IMU can produce: a finite 1e30 passes every parse check, then
-//! turns into an absurd speed and flattens its channel under normalisation.
+//! Samples no IMU can produce: a finite 1e30 passes every parse check, then turns into an
+//! absurd speed and flattens its channel under normalisation (a warning); a value that
+//! overflows f32 once converted to SI units (1e38 g) would poison every later sum (an
+//! error).
+
+use std::path::Path;
 
 use super::super::config::{DatasetConfig, Modality, STANDARD_GRAVITY_MPS2};
 use super::super::recording::{ChannelLayout, Recording};
+use crate::error::{Error, Result};
 
 /// The largest acceleration any IMU measures: 400 g (high-g accelerometers for impact
 /// studies), in m/s^2.
@@ -44,6 +49,26 @@ pub fn implausible_samples(recordings: &[Recording], config: &DatasetConfig) -> 
     ))
 }
 
+/// Fail on the first sample that is not finite after conversion to SI units, naming its
+/// file (under `dir`), data row and channel.
+pub fn check_finite(recordings: &[Recording], config: &DatasetConfig, dir: &Path) -> Result<()> {
+    for recording in recordings {
+        if let Some((index, value)) = recording.samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            let (row, t) = (index / recording.samples.ncols(), index % recording.samples.ncols());
+            return Err(Error::bad_dataset(
+                dir.join(&recording.source),
+                format!(
+                    "data row {}, channel {}: {value} once converted to SI units (dataset.units), which f32 cannot hold",
+                    recording.start + t + 1,
+                    config.channel_names()[row],
+                ),
+                "fix the value, or the config's units if the file is in other units",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::Array2;
@@ -70,5 +95,15 @@ mod tests {
         assert!(notice.starts_with("2 samples lie beyond"), "{notice}");
         assert!(notice.contains("the first in b.mat, data row 4, channel hip.gyro.y: -1e30"), "{notice}");
         assert_eq!(implausible_samples(&[recording("a.mat", 0, quiet)], &config), None);
+    }
+
+    #[test]
+    fn a_sample_that_overflows_in_si_units_is_an_error_naming_file_row_and_channel() {
+        let config = crate::presets::find("usc-had").unwrap().config().dataset;
+        let mut samples = Array2::<f32>::from_elem((6, 10), 9.0);
+        assert!(check_finite(&[recording("a.mat", 0, samples.clone())], &config, Path::new("d")).is_ok());
+        samples[[2, 6]] = 1e38 * 9.80665; // 1e38 g: infinity in f32
+        let error = check_finite(&[recording("a.mat", 3, samples)], &config, Path::new("d")).unwrap_err().to_string();
+        assert!(error.starts_with("d/a.mat: data row 10, channel hip.acc.z: inf once converted"), "{error}");
     }
 }
