@@ -167,6 +167,21 @@ pub fn embed(
     Ok(EmbedReport { windows: set.len(), width, written })
 }
 
+/// A safetensors file with its JSON header's keys in sorted order (the metadata's come
+/// from a hash map, in a different order each run), padded with spaces to 8 bytes as the
+/// format asks: the same weights give the same bytes.
+fn sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("an 8-byte length")) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).expect("safetensors wrote JSON");
+    // serde_json's maps are ordered by key (no `preserve_order` feature).
+    let mut text = header.to_string().into_bytes();
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    let mut sorted = (text.len() as u64).to_le_bytes().to_vec();
+    sorted.extend_from_slice(&text);
+    sorted.extend_from_slice(&bytes[8 + length..]);
+    sorted
+}
+
 /// Write the weights of the run in `run` as safetensors to `file`; returns the tensor names.
 pub fn export(run: &Path, file: &Path) -> Result<Vec<String>> {
     let device = Device::flex();
@@ -204,7 +219,7 @@ pub fn export(run: &Path, file: &Path) -> Result<Vec<String>> {
         ("pim_config".to_string(), serde_json::to_string(&loaded.config).expect("a config serialises")),
         ("pim_normaliser".to_string(), serde_json::to_string(&loaded.normaliser).expect("serialises")),
     ]);
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Artefact {
+    let bytes = safetensors::serialize(views, Some(metadata)).map(sorted_header).map_err(|e| Error::Artefact {
         path: file.to_path_buf(),
         problem: format!("cannot be encoded ({e})"),
         fix: "report this as a bug".into(),

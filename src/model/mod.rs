@@ -14,7 +14,27 @@ pub use dropout::DropoutMasks;
 pub use encoder::{Encoder, EncoderConfig};
 pub use heads::{Classifier, ClassifierConfig, PretextHead, PretextHeadConfig};
 
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::prelude::*;
+
 use crate::config::ModelConfig;
+
+/// Number a module's parameters 1, 2, ... in the order Burn visits them. Burn gives each
+/// parameter a random id and saves it with the weights (the optimiser's state is keyed by
+/// it), so two identical runs would write `.bpk` files that differ in those bytes alone.
+/// Ids need only be unique within one model; the values are untouched (and a lazily
+/// initialised parameter stays uninitialised, so no random draw moves).
+pub fn number_parameters<M: Module>(module: M) -> M {
+    struct Numbering(u64);
+    impl ModuleMapper for Numbering {
+        fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            self.0 += 1;
+            param.id = ParamId::from(self.0);
+            param
+        }
+    }
+    module.map(&mut Numbering(0))
+}
 
 /// The Burn module configs, built from the config file's model group (the one source of
 /// the hyperparameters and their defaults).

@@ -53,10 +53,10 @@ pub struct ClassifierModel {
 impl ClassifierModel {
     /// A fresh model for `config` with `channels` inputs on `device`.
     pub fn init(config: &PimConfig, channels: usize, device: &Device) -> Self {
-        ClassifierModel {
+        crate::model::number_parameters(ClassifierModel {
             classifier: config.model.classifier(config.dataset.classes.len()).init(device),
             encoder: config.model.encoder(channels).init(device),
-        }
+        })
     }
 
     /// Predicted class of each of `windows` (no dropout; `device` plain).

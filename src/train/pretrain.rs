@@ -192,8 +192,12 @@ pub fn pretrain(
         Some(state) => {
             let fix = "delete the run folder's checkpoint/ to start over";
             let saved = epoch_dir(&paths.out, state.history.len());
-            model = load_module(model, &saved.join(MODEL_STATE_FILE), fix)?;
-            optimizer = load_optimizer(optimizer, &saved.join(OPTIMIZER_STATE_FILE))?;
+            // A run with every epoch trained has nothing to train on (and may have dropped
+            // its resume weights already).
+            if state.history.len() < config.pretrain.epochs {
+                model = load_module(model, &saved.join(MODEL_STATE_FILE), fix)?;
+                optimizer = load_optimizer(optimizer, &saved.join(OPTIMIZER_STATE_FILE))?;
+            }
             let done = state.history.len();
             progress.line(&format!("resuming {} after epoch {done}", paths.out.display()));
             (state, done)
@@ -223,6 +227,7 @@ pub fn pretrain(
     record.backend = Some(backend.to_string());
     record.seconds.insert("this_run".into(), started.elapsed().as_secs_f64());
     record.write(&paths.out)?;
+    drop_resume_weights(&paths.out, state.history.len())?;
     Ok(PretrainReport {
         best_loss: state.history[best_epoch - 1].validation_loss,
         terms: inputs.objective.term_names(),
@@ -265,6 +270,23 @@ fn save_epoch(
     rename_into_place(&staging, &saved)?;
     for (other, _) in saved_epochs(out)?.into_iter().filter(|&(_, e)| e != epoch) {
         remove_folder(&other)?;
+    }
+    Ok(())
+}
+
+/// Once a run is finished (`run.json` written), its last epoch's network and optimiser are
+/// of no further use: a rerun reads only the history. The optimiser's file is also the one
+/// artefact whose bytes vary between identical runs (Burn writes its tensors in hash-map
+/// order).
+fn drop_resume_weights(out: &Path, epoch: usize) -> Result<()> {
+    for name in [MODEL_STATE_FILE, OPTIMIZER_STATE_FILE] {
+        let path = epoch_dir(out, epoch).join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove", &path, "check the folder is writable", e));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -704,7 +726,11 @@ pub fn init_model(config: &PimConfig, channels: usize, objective: &Objective, de
         Objective::Transform { .. } => (Transformation::ALL.iter().map(|_| head(1, 1)).collect(), None),
         Objective::Masked { .. } => (Vec::new(), Some(config.model.decoder(channels).init(device))),
     };
-    PretrainModel { encoder: config.model.encoder(channels).init(device), heads, decoder }
+    crate::model::number_parameters(PretrainModel {
+        encoder: config.model.encoder(channels).init(device),
+        heads,
+        decoder,
+    })
 }
 
 /// Mean of each loss term over `windows` (no dropout, no gradients). Masks and

@@ -276,6 +276,47 @@ fn a_kill_inside_a_checkpoint_write_resumes_from_the_last_whole_epoch() {
     }
 }
 
+/// Every file under `dir`, as paths relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path).into_iter().map(|f| Path::new(path.file_name().unwrap()).join(f)));
+        } else {
+            files.push(PathBuf::from(path.file_name().unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn the_same_seed_writes_byte_identical_artefacts() {
+    // Two identical chains: every file the same bytes but the timings (run.json, metrics.csv
+    // and the resume history record seconds) and the lock's process id.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let chain = |name: &str| {
+        let (pre, tuned) = (dir.path().join(format!("pre-{name}")), dir.path().join(format!("ft-{name}")));
+        pretrain(&labels, &pre, 2).arg("-q").assert().success();
+        finetune(&dsads_config(), &sample(), Some(&pre), &tuned).args(["-q", "--epochs", "3"]).assert().success();
+        pim().args(["-q", "export", "--run"]).arg(&tuned).assert().success();
+        (pre, tuned)
+    };
+    let (first, second) = (chain("a"), chain("b"));
+    let timed = ["run.json", "metrics.csv", "state.json", ".pim.lock"];
+    for (a, b) in [(&first.0, &second.0), (&first.1, &second.1)] {
+        let files = files_under(a);
+        assert_eq!(files, files_under(b));
+        assert!(files.iter().any(|f| f.ends_with("encoder.bpk")) || files.iter().any(|f| f.ends_with("model.bpk")));
+        for file in files.iter().filter(|f| !timed.iter().any(|t| f.ends_with(t))) {
+            assert!(fs::read(a.join(file)).unwrap() == fs::read(b.join(file)).unwrap(), "{} differs", file.display());
+        }
+    }
+    assert!(second.1.join("model.safetensors").is_file());
+}
+
 #[test]
 fn a_run_killed_before_its_completion_mark_finishes_on_rerun() {
     // Killed after checkpoints.json, before run.json: the rerun writes the mark, keeps the
