@@ -38,6 +38,21 @@ pub fn rename_into_place(temporary: &Path, path: &Path) -> Result<()> {
     fs::rename(temporary, path).map_err(|e| Error::io("rename into", path, "check the folder is writable", e))
 }
 
+/// Remove the temporary files (`*.tmp`) a killed run left in `dir` and its subfolders;
+/// call it under the folder's lock.
+pub fn remove_temporaries(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?.path();
+        if path.is_dir() {
+            remove_temporaries(&path)?;
+        } else if path.extension().is_some_and(|e| e == "tmp") {
+            fs::remove_file(&path).map_err(|e| Error::io("remove", &path, "check the folder is writable", e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Write `text` to `path`.
 pub fn save_text(path: &Path, text: &str) -> Result<()> {
     let staging = temporary_path(path);

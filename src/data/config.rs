@@ -319,15 +319,19 @@ pub struct DatasetConfig {
     pub null_class: Option<String>,
 }
 
+/// The highest sampling rate a config may name, in Hz.
+pub const MAX_SAMPLING_RATE_HZ: f64 = 100_000.0;
+
 impl DatasetConfig {
     /// Check ranges and cross-references; `path` names the config file in errors.
     pub fn validate(&self, path: &Path) -> Result<()> {
         let invalid = |field: String, problem: String, fix: &str| Error::invalid_config(path, field, problem, fix);
-        if !(self.sampling_rate_hz.is_finite() && self.sampling_rate_hz > 0.0) {
+        // No IMU samples faster than 100 kHz: a larger rate is a unit slip (Hz for ms, say).
+        if !(self.sampling_rate_hz > 0.0 && self.sampling_rate_hz <= MAX_SAMPLING_RATE_HZ) {
             return Err(invalid(
                 "dataset.sampling_rate_hz".into(),
                 format!("is {}", self.sampling_rate_hz),
-                "give the sampling rate in Hz as a positive number",
+                "give the sampling rate in Hz, a positive number up to 100,000",
             ));
         }
         self.validate_sensors(path)?;

@@ -114,10 +114,12 @@ fn cells_of(grid: &Grid, unit: &Unit) -> Vec<(usize, Shots)> {
     unit.arms.iter().flat_map(|&a| grid.shots_of(&grid.spec.arms[a]).into_iter().map(move |s| (a, s))).collect()
 }
 
-/// Whether a cell has finished (its `cell.json` exists).
+/// Whether a cell has finished: its `cell.json` exists and reads as a cell (a damaged one,
+/// empty or cut short, makes the cell run again).
 fn is_done(out: &Path, grid: &Grid, unit: &Unit, arm: usize, shots: Shots) -> bool {
     let fold = &grid.folds()[unit.fold].name;
-    cell_dir(out, &grid.spec.arms[arm].name, fold, unit.seed, shots).join(CELL_FILE).is_file()
+    let path = cell_dir(out, &grid.spec.arms[arm].name, fold, unit.seed, shots).join(CELL_FILE);
+    path.is_file() && load_json::<Cell>(&path, "").is_ok()
 }
 
 /// Cells of a unit that are done, and how many it has.

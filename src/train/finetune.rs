@@ -29,7 +29,8 @@ use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Encoder};
 use crate::output::{
-    CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, require_finished,
+    CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, remove_temporaries,
+    require_finished,
 };
 use crate::output::{load_json, save_json, save_text};
 use crate::progress::Progress;
@@ -146,7 +147,24 @@ pub struct FinetuneReport {
 }
 
 /// Fine-tune with `config` (effective: seed, shots and freeze_encoder applied) on `backend`.
+/// A run that fails in a folder it created leaves no folder behind.
 pub fn finetune(
+    config: &PimConfig,
+    paths: &FinetunePaths,
+    backend: Backend,
+    progress: &dyn Progress,
+) -> Result<FinetuneReport> {
+    let created = !paths.out.exists();
+    let result = finetune_into(config, paths, backend, progress);
+    if result.is_err() && created {
+        // Best effort: the error being reported matters more than a failed clean-up.
+        let _ = std::fs::remove_dir_all(&paths.out);
+    }
+    result
+}
+
+/// [`finetune`], leaving what it wrote on failure.
+fn finetune_into(
     config: &PimConfig,
     paths: &FinetunePaths,
     backend: Backend,
@@ -179,6 +197,7 @@ pub fn finetune(
     // The folder's lock, and no output of an earlier run left beside this one's.
     let _lock = RunLock::acquire(&paths.out)?;
     remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE, VALIDATION_FILE])?;
+    remove_temporaries(&paths.out)?;
     save_json(config, &paths.out.join(CONFIG_FILE))?;
     save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
     write_shots(&paths.out.join(SHOTS_FILE), &set, &drawn, config)?;
@@ -214,6 +233,11 @@ pub fn finetune(
 fn check_init(config: &PimConfig, init: Option<&Init>) -> Result<Option<Normaliser>> {
     let Some(Init { run, encoder }) = init else { return Ok(None) };
     let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
+    // A path that names nothing (no encoder, and no run folder around it) is missing, not
+    // an unfinished run.
+    if !encoder.is_file() && !run.join(CONFIG_FILE).is_file() {
+        return Err(Error::Artefact { path: encoder.clone(), problem: "does not exist".into(), fix: fix.into() });
+    }
     if run.is_dir() {
         require_finished(run, "pretrain", "pass --init a finished `pim pretrain` run (rerun it to finish)")?;
     }
@@ -237,11 +261,22 @@ fn draw_shots(
     let classes = &config.dataset.classes;
     let eligible: Vec<bool> = set.roles.iter().map(|r| *r == SplitRole::Train).collect();
     let draw = draw_k_shot(&set.classes, &eligible, classes.len(), config.finetune.shots, config.seed);
-    for &(class, available) in &draw.shortfalls {
-        notices.push(format!(
-            "class {} has {available} training windows, fewer than {} shots: all {available} are used",
-            classes[class].name, config.finetune.shots
-        ));
+    let shots = config.finetune.shots;
+    match draw.shortfalls.as_slice() {
+        [] => {}
+        [(class, available)] => notices.push(format!(
+            "class {} has {available} training windows, fewer than {shots} shots: all {available} are used",
+            classes[*class].name
+        )),
+        short => {
+            let listed: Vec<String> =
+                short.iter().map(|(c, available)| format!("{} {available}", classes[*c].name)).collect();
+            notices.push(format!(
+                "{} classes have fewer training windows than {shots} shots, so all of theirs are used: {}",
+                short.len(),
+                listed.join(", ")
+            ));
+        }
     }
     if draw.windows.is_empty() {
         return Err(Error::bad_dataset(

@@ -35,7 +35,8 @@ use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{Decoder, Encoder, PretextHead};
 use crate::output::{
-    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, rename_into_place, require_finished,
+    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, rename_into_place,
+    require_finished,
 };
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
@@ -176,6 +177,7 @@ pub fn pretrain(
     // without an earlier run's completion mark.
     let _lock = RunLock::acquire(&paths.out)?;
     remove_stale(&paths.out, &[RUN_FILE])?;
+    remove_temporaries(&paths.out)?;
     if resume.is_none() {
         save_json(config, &paths.out.join(CONFIG_FILE))?;
     }

@@ -480,3 +480,22 @@ fn paths_that_are_not_utf8_are_paths_not_panics() {
         .code(1)
         .stderr(contains("is not a folder; pass --data-dir"));
 }
+
+#[test]
+fn a_sampling_rate_no_imu_has_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    for rate in ["1e300", "0", "-25"] {
+        let text = fs::read_to_string(fixture("dsads-tiny.json")).unwrap();
+        let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut config = config;
+        config["dataset"]["sampling_rate_hz"] = serde_json::from_str(rate).unwrap();
+        let path = dir.path().join("rate.json");
+        fs::write(&path, config.to_string()).unwrap();
+        pseudo_label(&path, &fixture("dsads-tiny"), &dir.path().join("out"))
+            .assert()
+            .failure()
+            .code(1)
+            .stderr(contains("dataset.sampling_rate_hz"))
+            .stderr(contains("a positive number up to 100,000"));
+    }
+}

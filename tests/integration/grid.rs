@@ -114,6 +114,10 @@ fn killed_grid_resumes_without_redoing_finished_cells() {
     for shots in ["1", "2"] {
         assert_eq!(scores(&cell(&killed, shots)), scores(&cell(&whole, shots)), "{shots} shots");
     }
+    // A damaged record (an empty cell.json) is not a finished cell: the cell runs again.
+    fs::write(cell(&killed, "2"), "").unwrap();
+    grid(&spec, &killed).assert().success().stderr(contains("1 cells run"));
+    assert_eq!(scores(&cell(&killed, "2")), scores(&cell(&whole, "2")));
 }
 
 #[test]

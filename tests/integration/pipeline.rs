@@ -269,10 +269,14 @@ fn a_kill_inside_a_checkpoint_write_resumes_from_the_last_whole_epoch() {
     fs::remove_file(two.join("checkpoint/staging/state.json")).unwrap();
     // Killed after epoch 3's rename, before epoch 2's folder went: the later one counts.
     copy_dir(&two.join("checkpoint/epoch-2"), &three.join("checkpoint/epoch-2"));
+    // Killed inside a file's write: its temporary stays, and the rerun removes it.
+    fs::write(two.join("checkpoint/epochs/3.bpk.tmp"), "half").unwrap();
+    fs::write(two.join("metrics.csv.tmp"), "half").unwrap();
     for (run, after) in [(&two, 2), (&three, 3)] {
         pretrain(&labels, run, 4).assert().success().stderr(contains(format!("after epoch {after}")));
         assert_eq!(losses(run), losses(&whole), "resumed after {after}: the uninterrupted run's losses");
         assert_eq!(files_in(&run.join("checkpoint")), ["epoch-4"], "the staging and older epochs are gone");
+        assert!(!files_in(run).iter().any(|f| f.ends_with(".tmp")), "{:?}", files_in(run));
     }
 }
 
@@ -373,6 +377,23 @@ fn a_window_that_is_not_finite_is_named_not_scored() {
 }
 
 #[test]
+fn a_fine_tuning_that_fails_in_a_new_folder_leaves_no_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = json(&dsads_config());
+    config["finetune"]["learning_rate"] = 1e38.into();
+    let config_path = dir.path().join("diverging.json");
+    fs::write(&config_path, config.to_string()).unwrap();
+    let out = dir.path().join("ft");
+    finetune(&config_path, &sample(), None, &out)
+        .args(["--shots", "2", "--epochs", "20"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("the classification loss is"));
+    assert!(!out.exists(), "left behind: {:?}", files_in(&out));
+}
+
+#[test]
 fn damaged_checkpoint_weights_are_refused_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
@@ -435,7 +456,8 @@ fn more_shots_than_a_class_holds_takes_what_there_is() {
         .args(["--shots", "16", "--epochs", "1"])
         .assert()
         .success()
-        .stderr(contains("notice: class sitting has 10 training windows, fewer than 16 shots: all 10 are used"))
+        .stderr(contains("notice: 19 classes have fewer training windows than 16 shots, so all of theirs are used: "))
+        .stderr(contains("sitting 10, standing 10,"))
         .stderr(contains("fine-tuned on 190 windows"));
 }
 
@@ -452,6 +474,12 @@ fn missing_encoder_file_is_named() {
             "nowhere/encoder.bpk: does not exist; pass --init a `pim pretrain` run folder or its encoder.bpk",
         ));
     assert_eq!(files_in(&dir.path().join("ft")), Vec::<String>::new(), "a failed run wrote files");
+    // A missing folder, beside others: missing, not "not a finished run".
+    let folder = dir.path().join("no-such-run");
+    finetune(&dsads_config(), &sample(), Some(&folder), &dir.path().join("ft"))
+        .assert()
+        .failure()
+        .stderr(contains("no-such-run: does not exist"));
 }
 
 #[test]
@@ -558,7 +586,7 @@ fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
 }
 
 #[test]
-fn quiet_folds_one_notice_per_class_into_one_line() {
+fn classes_short_of_the_shots_are_one_notice_quiet_or_not() {
     let dir = tempfile::tempdir().unwrap();
     let run = |quiet: bool| {
         let mut command = finetune(&dsads_config(), &sample(), None, &dir.path().join(format!("ft-{quiet}")));
@@ -570,7 +598,7 @@ fn quiet_folds_one_notice_per_class_into_one_line() {
         assert!(output.status.success());
         String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.starts_with("notice:")).count()
     };
-    assert_eq!(run(false), 19, "one notice per class holding fewer than 16 training windows");
+    assert_eq!(run(false), 1, "one notice naming the 19 classes holding fewer than 16 training windows");
     assert_eq!(run(true), 1);
 }
 
