@@ -7,7 +7,7 @@ use clap::Parser;
 
 // Training allocates and frees the same large activations at every step; mimalloc reuses
 // them where the system allocator returns them to the kernel and faults them in again
-// (measured: 1.3x training throughput, README.md "Benchmarks").
+// (measured: 1.3x training throughput, docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

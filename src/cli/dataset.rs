@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::grid::print_lines;
+use super::progress::print_lines;
 use crate::config::PimConfig;
 use crate::config::PretrainMethod;
 use crate::data::kshot::Shots;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::dataset::{data_dir, out_or_default};
-use super::progress::StderrProgress;
+use super::progress::{StderrProgress, print_lines};
 use crate::error::{Error, Result};
 use crate::grid::report::write_report;
 use crate::grid::run::{GridPaths, collect, progress_of, run_unit, start};
@@ -114,17 +114,6 @@ pub fn run_grid(args: &GridArgs, quiet: bool, argv: &[String]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Print `lines` to stdout, stopping quietly when the reader has gone (`pim grid --list | head`).
-pub fn print_lines(lines: &[String]) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(stdout, "{line}").is_err() {
-            return;
-        }
-    }
 }
 
 /// The arms of a unit, comma-separated.

@@ -38,3 +38,14 @@ pub fn print_notices(notices: &[String], quiet: bool) {
         (false, _) => notices.iter().for_each(|notice| eprintln!("notice: {notice}")),
     }
 }
+
+/// Print `lines` to stdout, stopping quietly when the reader has gone (`pim grid --list | head`).
+pub fn print_lines(lines: &[String]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(stdout, "{line}").is_err() {
+            return;
+        }
+    }
+}

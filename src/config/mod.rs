@@ -54,7 +54,7 @@ impl PimConfig {
         })?;
         let config: PimConfig = serde_json::from_str(&text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            fix: "fix the config (README.md, 'Configs', lists every field)".into(),
+            fix: "fix the config (docs/configs.md lists every field)".into(),
             cause,
         })?;
         config.validate(path)?;

@@ -19,7 +19,7 @@ pub const STANDARD_GRAVITY_MPS2: f64 = 9.80665;
 pub enum DatasetFormat {
     /// UCI DSADS: `aXX/pY/sZZ.txt`, 125 rows x 45 comma-separated values, no header.
     Dsads,
-    /// The generic CSV format documented in README.md: one header row, columns
+    /// The generic CSV format documented in docs/data.md: one header row, columns
     /// `subject`, `activity` and `<sensor>.<acc|gyro|mag>.<x|y|z>`.
     Csv,
     /// USC-HAD: `USC-HAD/SubjectN/a<activity>t<trial>.mat` (MATLAB v5), each with an

@@ -7,7 +7,7 @@
 //!   (`Conv1d.weight` is `[out, in, kernel]`, `ConvTranspose1d.weight` `[in, out, kernel]`,
 //!   `Linear.weight` `[out, in]`: Burn's own adapter transposes the linear layers), the
 //!   normaliser as the tensors `encoder.mean` and `encoder.std`, and the config as metadata.
-//!   README.md shows the 20-line PyTorch module that loads it with
+//!   docs/handoff.md shows the 20-line PyTorch module that loads it with
 //!   `load_state_dict(strict=True)`; `scripts/check_export.py` checks that it reproduces
 //!   `pim embed` on the bundled sample.
 
@@ -22,6 +22,7 @@ use ndarray_npy::WriteNpyExt;
 use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
+use crate::model::PretrainModel;
 use crate::output::StagedOutputs;
 use crate::output::{load_json, require_finished};
 use crate::progress::Progress;
@@ -30,7 +31,8 @@ use crate::train::backend::Backend;
 use crate::train::checkpoint::load_module;
 use crate::train::finetune::{ClassifierModel, MODEL_FILE};
 use crate::train::objective::Objective;
-use crate::train::pretrain::{PRETRAIN_MODEL_FILE, PretrainModel, TaskColumns, init_model};
+use crate::train::objective::TaskColumns;
+use crate::train::pretrain::{PRETRAIN_MODEL_FILE, init_model};
 use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
 /// What kind of run folder a hand-off reads.

@@ -7,9 +7,9 @@
 
 use plotters::prelude::*;
 
-use super::report::{Comparison, Row, Score, Summary, summarise};
 use super::run::Cell;
 use super::stats::Paired;
+use super::summary::{Comparison, Row, Score, Summary, summarise};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 

@@ -7,3 +7,4 @@ pub mod run;
 pub mod select;
 pub mod spec;
 pub mod stats;
+pub mod summary;

@@ -203,7 +203,7 @@ impl Grid {
         })?;
         let spec: GridSpec = serde_json::from_str(&text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            fix: "fix the grid file (README.md, 'Reproducing the paper's tables', shows one)".into(),
+            fix: "fix the grid file (docs/protocol.md shows one)".into(),
             cause,
         })?;
         let config_path = path.parent().unwrap_or(Path::new(".")).join(&spec.config);
@@ -218,7 +218,7 @@ impl Grid {
         merge(&mut value, &spec.overrides);
         let config: PimConfig = serde_json::from_value(value).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            fix: "the overrides must name config fields (README.md, 'Configs')".into(),
+            fix: "the overrides must name config fields (docs/configs.md)".into(),
             cause,
         })?;
         config.validate(path)?;
@@ -274,7 +274,7 @@ impl Grid {
             merge(&mut value, &arm.overrides);
             let config: PimConfig = serde_json::from_value(value).map_err(|cause| Error::Json {
                 path: self.path.clone(),
-                fix: format!("arms[{i}].overrides must name config fields (README.md, 'Configs')"),
+                fix: format!("arms[{i}].overrides must name config fields (docs/configs.md)"),
                 cause,
             })?;
             config.validate(&self.path)?;

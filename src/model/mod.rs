@@ -6,6 +6,7 @@ pub mod decoder;
 pub mod dropout;
 pub mod encoder;
 pub mod heads;
+pub mod pretrain;
 #[cfg(test)]
 mod tests;
 
@@ -13,6 +14,7 @@ pub use decoder::{Decoder, DecoderConfig, masked_mse};
 pub use dropout::DropoutMasks;
 pub use encoder::{Encoder, EncoderConfig};
 pub use heads::{Classifier, ClassifierConfig, PretextHead, PretextHeadConfig};
+pub use pretrain::{PretextTop, PretrainModel};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::prelude::*;

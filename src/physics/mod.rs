@@ -1,7 +1,7 @@
 //! The physics of human motion that PIM turns into pseudo-labels: pure functions on
 //! `f64` slices in SI units (acceleration m/s^2, speed m/s, angles rad), with the sampling
 //! rate passed explicitly and no state beyond reusable FFT plans. `docs/method.md`
-//! (mirrored in README.md) gives every formula; each module cites its part.
+//! gives every formula; each module cites its part.
 //!
 //! Every kernel is tested three ways: hand-worked cases, an independent slow oracle on
 //! seeded random input, and golden values from the numpy/scikit-learn reference in

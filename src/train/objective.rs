@@ -8,12 +8,21 @@ use burn::tensor::activation::log_sigmoid;
 use rand::Rng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
-use super::pretrain::{PretrainModel, TaskColumns};
 use super::windows::{Normaliser, WindowSet};
-use crate::config::LossWeights;
+use crate::config::{LossWeights, Task};
 use crate::data::transform::{TransformConfig, Transformation, WindowShape, apply};
-use crate::model::{DropoutMasks, masked_mse};
+use crate::model::{DropoutMasks, PretrainModel, masked_mse};
+
+/// A task and the label columns it predicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskColumns {
+    /// The task.
+    pub task: Task,
+    /// Names of its label columns.
+    pub columns: Vec<String>,
+}
 
 /// A pre-training objective, ready to score batches.
 pub enum Objective {

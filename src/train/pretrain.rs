@@ -23,17 +23,16 @@ use serde::{Deserialize, Serialize};
 use super::backend::Backend;
 use super::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use super::metrics::ConfusionMatrix;
-use super::objective::{Objective, TaskTargets};
+use super::objective::{Objective, TaskColumns, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
 use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
-use crate::config::Task;
 use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
-use crate::model::{Decoder, Encoder, PretextHead};
+use crate::model::{Encoder, PretextTop, PretrainModel};
 use crate::output::{
     CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, rename_into_place,
     require_finished,
@@ -64,18 +63,6 @@ pub const ENCODERS_DIR: &str = "encoders";
 /// The epoch each checkpoint rule kept.
 pub const CHECKPOINTS_FILE: &str = "checkpoints.json";
 
-/// The encoder and what the method puts on top of it.
-#[derive(Module, Debug)]
-pub struct PretrainModel {
-    /// The shared encoder.
-    pub encoder: Encoder,
-    /// PIM: one head per task, in the run's task order. Transformation discrimination:
-    /// one single-logit head per transformation. Masked reconstruction: none.
-    pub heads: Vec<PretextHead>,
-    /// Masked reconstruction's decoder.
-    pub decoder: Option<Decoder>,
-}
-
 /// Where the stage reads and writes.
 #[derive(Debug, Clone)]
 pub struct PretrainPaths {
@@ -85,15 +72,6 @@ pub struct PretrainPaths {
     pub data: WindowSource,
     /// The run folder to write.
     pub out: PathBuf,
-}
-
-/// A task and the label columns it predicts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskColumns {
-    /// The task.
-    pub task: Task,
-    /// Names of its label columns.
-    pub columns: Vec<String>,
 }
 
 /// Figures of one epoch.
@@ -717,22 +695,17 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
     Ok(tasks)
 }
 
-/// A fresh encoder with what `objective` needs on top, on `device`.
+/// A fresh network for `objective`: the encoder and the heads or decoder on top of it.
 pub fn init_model(config: &PimConfig, channels: usize, objective: &Objective, device: &Device) -> PretrainModel {
-    let head = |columns: usize, bins: usize| config.model.pretext_head(columns, bins).init(device);
-    let (heads, decoder) = match objective {
+    let top = match objective {
         Objective::Physics { tasks, .. } => {
-            (tasks.iter().map(|t| head(t.columns.len(), config.labels.bins)).collect(), None)
+            PretextTop::Heads { columns: tasks.iter().map(|t| t.columns.len()).collect(), bins: config.labels.bins }
         }
         // One logit per transformation: transformed or original.
-        Objective::Transform { .. } => (Transformation::ALL.iter().map(|_| head(1, 1)).collect(), None),
-        Objective::Masked { .. } => (Vec::new(), Some(config.model.decoder(channels).init(device))),
+        Objective::Transform { .. } => PretextTop::Heads { columns: vec![1; Transformation::ALL.len()], bins: 1 },
+        Objective::Masked { .. } => PretextTop::Decoder,
     };
-    crate::model::number_parameters(PretrainModel {
-        encoder: config.model.encoder(channels).init(device),
-        heads,
-        decoder,
-    })
+    PretrainModel::init(&config.model, channels, &top, device)
 }
 
 /// Mean of each loss term over `windows` (no dropout, no gradients). Masks and

@@ -10,5 +10,6 @@ mod cli;
 mod golden;
 mod grid;
 mod handoff;
+mod layout;
 mod pipeline;
 mod readers;

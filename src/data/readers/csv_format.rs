@@ -1,4 +1,4 @@
-//! The generic CSV format, for recordings a user brings (README.md, "Bring your own data").
+//! The generic CSV format, for recordings a user brings (docs/data.md, "Bring your own data").
 //!
 //! Every `*.csv` file below the data folder is one continuous stream of samples at the
 //! config's sampling rate. Its header must hold `subject`, `activity`, and for every

@@ -48,7 +48,7 @@ pub fn read_dataset(dir: &Path, config: &DatasetConfig, progress: &ProgressBar) 
         return Err(Error::bad_dataset(
             dir,
             "is not a folder",
-            "pass --data-dir the folder that holds the dataset (see README.md, 'Data')",
+            "pass --data-dir the folder that holds the dataset (see docs/data.md)",
         ));
     }
     let reader: &dyn DatasetReader = match config.format {

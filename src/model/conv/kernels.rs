@@ -1,6 +1,6 @@
 //! Direct 1-D convolution kernels for the small channel counts of pim's encoder (32 to 96
 //! filters), where im2col and a general matrix product spend more time packing than
-//! multiplying (README.md, "Benchmarks").
+//! multiplying (docs/benchmarks.md).
 //!
 //! Tensors are time-major, `[batch, time, channels]`: channels are contiguous, so a kernel
 //! loads the weights of 16 consecutive output channels as one vector and multiplies them by
