@@ -85,6 +85,14 @@ pub enum Error {
         /// What would fix it.
         fix: String,
     },
+    /// The command line or its environment asks for what cannot be (no file is at fault).
+    #[error("{problem}; {fix}")]
+    Usage {
+        /// What is wrong.
+        problem: String,
+        /// What would fix it.
+        fix: String,
+    },
     /// Training produced a non-finite loss.
     #[error("{}: epoch {epoch}: the {term} loss is {value}; {fix}", path.display())]
     NonFinite {

@@ -22,7 +22,9 @@ pub use handoff::{EmbedArgs, ExportArgs};
 pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::conv::simd::{SimdLevel, pin_level};
+use crate::model::conv::use_burn_convolutions;
 use crate::output::PIM_COMMIT;
 use crate::train::backend::Backend;
 
@@ -71,6 +73,7 @@ pub enum Command {
 
 /// Run the parsed command line; `argv` is recorded in the artefacts.
 pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
+    kernel_choices_from_environment()?;
     // A missing GPU is said at once, before any data is read.
     if requested_backend(&cli.command) == Some(Backend::Gpu) {
         Backend::Gpu.device(0)?;
@@ -87,6 +90,29 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Embed(args) => handoff::run_embed(&args, cli.quiet),
         Command::Export(args) => handoff::run_export(&args, cli.quiet),
         Command::Datasets(args) => dataset::run_datasets(&args),
+    }
+}
+
+/// `PIM_SIMD` (avx512, avx2 or portable: the SIMD level of pim's convolution kernels) and
+/// `PIM_CONV=burn` (Burn's convolutions instead): for comparing levels, kernels and
+/// machines. The library reads no environment; the command line passes these down.
+fn kernel_choices_from_environment() -> Result<()> {
+    let usage = |problem: String, fix: &str| Error::Usage { problem, fix: fix.into() };
+    if let Some(name) = std::env::var_os("PIM_SIMD") {
+        let name = name.to_string_lossy();
+        let level: SimdLevel =
+            name.parse().map_err(|e| usage(format!("PIM_SIMD: {e}"), "use avx512, avx2 or portable, or unset it"))?;
+        pin_level(level).map_err(|e| usage(format!("PIM_SIMD: {e}"), "use a level this CPU has, or unset it"))?;
+    }
+    match std::env::var("PIM_CONV").as_deref() {
+        Err(_) | Ok("direct") => Ok(()),
+        Ok("burn") => {
+            use_burn_convolutions();
+            Ok(())
+        }
+        Ok(other) => {
+            Err(usage(format!("PIM_CONV: {other:?} is not a convolution choice"), "use direct or burn, or unset it"))
+        }
     }
 }
 

@@ -622,3 +622,38 @@ fn the_dataset_chain_runs_by_name_with_default_folders() {
     let tuned = json(&runs.join("finetune-pim-4shots-seed0/run.json"));
     assert!(tuned["details"]["init"]["run"].as_str().unwrap().ends_with("runs/dsads/pretrain-pim"), "{tuned}");
 }
+
+#[test]
+fn every_simd_level_trains_to_the_same_bits() {
+    // pim's convolution kernels, pinned to each level this CPU has (PIM_SIMD), train a
+    // network and fine-tune a classifier to the same bytes. (Burn's dense layers and
+    // reductions choose their own code by CPU, and cannot be pinned this way.)
+    use pim::model::conv::simd::SimdLevel;
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let levels: Vec<SimdLevel> = SimdLevel::ALL.into_iter().filter(|l| l.is_supported()).collect();
+    let trained: Vec<(Vec<u8>, Vec<u8>)> = levels
+        .iter()
+        .map(|level| {
+            let (pre, tuned) = (dir.path().join(format!("pre-{}", level.name())), dir.path().join(level.name()));
+            pretrain(&labels, &pre, 2).env("PIM_SIMD", level.name()).arg("-q").assert().success();
+            finetune(&dsads_config(), &sample(), Some(&pre), &tuned)
+                .env("PIM_SIMD", level.name())
+                .args(["-q", "--epochs", "2"])
+                .assert()
+                .success();
+            (fs::read(pre.join("encoder.bpk")).unwrap(), fs::read(tuned.join("model.bpk")).unwrap())
+        })
+        .collect();
+    assert!(levels.contains(&SimdLevel::Portable));
+    for (level, bytes) in levels.iter().zip(&trained).skip(1) {
+        assert!(*bytes == trained[0], "{} trained other bits than {}", level.name(), levels[0].name());
+    }
+    pim()
+        .args(["pretrain", "--method", "masked"])
+        .env("PIM_SIMD", "avx1024")
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("PIM_SIMD: \"avx1024\" is not a SIMD level; use avx512, avx2 or portable, or unset it"));
+}

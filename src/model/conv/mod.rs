@@ -1,7 +1,7 @@
 //! Convolutions for the encoder and the masked-reconstruction decoder, on time-major
 //! tensors (`[batch, time, channels]`, which the direct kernels need): pim's own direct
-//! kernels on the CPU (flex), Burn's convolutions on other backends, or everywhere when
-//! `PIM_CONV=burn` is set (to compare the two).
+//! kernels on the CPU (flex), Burn's convolutions on other backends, or everywhere after
+//! [`use_burn_convolutions`] (to compare the two).
 
 pub mod kernels;
 pub mod op;
@@ -19,17 +19,20 @@ use burn::tensor::activation::relu;
 
 use op::DirectConv;
 
+static BURN_CONVOLUTIONS: OnceLock<bool> = OnceLock::new();
+
+/// Run Burn's own convolutions instead of pim's kernels for the rest of the process (to
+/// compare the two; the command line reads `PIM_CONV=burn`). Call it before the first
+/// convolution; later calls change nothing.
+pub fn use_burn_convolutions() {
+    BURN_CONVOLUTIONS.set(true).ok();
+}
+
 /// Whether the direct kernels run for `tensor`: on the flex CPU backend, unless
-/// `PIM_CONV=burn` asks for Burn's convolutions (an unknown value panics with the fix, at
-/// the first convolution).
+/// [`use_burn_convolutions`] asked for Burn's.
 fn direct(tensor: &Tensor<3>) -> bool {
-    static ENABLED: OnceLock<bool> = OnceLock::new();
-    let enabled = *ENABLED.get_or_init(|| match std::env::var("PIM_CONV").as_deref() {
-        Err(_) | Ok("direct") => true,
-        Ok("burn") => false,
-        Ok(other) => panic!("PIM_CONV={other:?} is not a convolution choice; use direct or burn, or unset it"),
-    });
-    enabled && matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+    let burn = *BURN_CONVOLUTIONS.get_or_init(|| false);
+    !burn && matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
 /// The bias of a convolution, or zeros if it has none.

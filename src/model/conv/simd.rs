@@ -5,8 +5,9 @@
 //! `f32::mul_add` rounds once like the FMA instructions, is the fallback for CPUs without
 //! AVX2 and FMA.
 //!
-//! Which one runs is detected once per process; `PIM_SIMD=avx512|avx2|portable` pins it
-//! (for tests and for comparing machines), and is refused where the CPU lacks it.
+//! Which one runs is detected once per process; [`pin_level`] pins it (the command line
+//! reads `PIM_SIMD=avx512|avx2|portable`), for tests and for comparing machines, and is
+//! refused where the CPU lacks it.
 
 use std::sync::OnceLock;
 
@@ -78,20 +79,32 @@ impl SimdLevel {
     pub const ALL: [SimdLevel; 3] = [SimdLevel::Avx512, SimdLevel::Avx2, SimdLevel::Portable];
 }
 
-/// The level this process uses: `PIM_SIMD` if set and supported, else the fastest the CPU
-/// has. An unknown or unsupported `PIM_SIMD` panics with the fix, at the first convolution.
+static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+
+/// The level this process uses: the one [`pin_level`] chose, else the fastest the CPU has.
 pub fn level() -> SimdLevel {
-    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("PIM_SIMD") {
-        Ok(name) => {
-            let level = SimdLevel::ALL.into_iter().find(|l| l.name() == name).unwrap_or_else(|| {
-                panic!("PIM_SIMD={name:?} is not a SIMD level; use avx512, avx2 or portable, or unset it")
-            });
-            assert!(level.is_supported(), "PIM_SIMD={name}: this CPU lacks it; use a level it has, or unset it");
-            level
-        }
-        Err(_) => SimdLevel::ALL.into_iter().find(|l| l.is_supported()).expect("portable is always supported"),
-    })
+    *LEVEL.get_or_init(|| SimdLevel::ALL.into_iter().find(|l| l.is_supported()).expect("portable is always supported"))
+}
+
+/// Run every convolution of this process at `level` (to compare levels, or to check that
+/// they give the same bits): before the first convolution, and on a CPU that has it.
+pub fn pin_level(level: SimdLevel) -> Result<(), String> {
+    if !level.is_supported() {
+        return Err(format!("SIMD level {} is not supported by this CPU", level.name()));
+    }
+    LEVEL.set(level).ok();
+    match *LEVEL.get().expect("set above") == level {
+        true => Ok(()),
+        false => Err(format!("the SIMD level was already chosen ({})", self::level().name())),
+    }
+}
+
+impl std::str::FromStr for SimdLevel {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        SimdLevel::ALL.into_iter().find(|l| l.name() == name).ok_or_else(|| format!("{name:?} is not a SIMD level"))
+    }
 }
 
 /// Portable lanes: `f32::mul_add` is a correctly rounded fused multiply-add, as the
