@@ -171,10 +171,21 @@ pub fn remove_stale(dir: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// An exclusive lock on a run folder, held until dropped (or the process ends, however it
-/// ends: the operating system releases it).
+/// ends: the operating system releases it). Dropping it removes the lock file, so a
+/// finished folder holds only its outputs.
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Removed while still locked: a process that opened the old file before this
+        // finds, once it holds the lock, that the path names another file, and tries again.
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
 }
 
 impl RunLock {
@@ -183,26 +194,48 @@ impl RunLock {
         let fix = "choose a --out folder you can write to";
         fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, fix, e))?;
         let path = dir.join(LOCK_FILE);
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("create", &path, fix, e))?;
-        if file.try_lock().is_err() {
-            let holder = fs::read_to_string(&path).unwrap_or_default();
-            return Err(Error::Artefact {
-                path: dir.to_path_buf(),
-                problem: format!("is being written by another pim (pid {})", holder.trim()),
-                fix: "wait for it to finish, or give this run another --out".into(),
-            });
+        loop {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| Error::io("create", &path, fix, e))?;
+            if file.try_lock().is_err() {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Artefact {
+                    path: dir.to_path_buf(),
+                    problem: format!("is being written by another pim (pid {})", holder.trim()),
+                    fix: "wait for it to finish, or give this run another --out".into(),
+                });
+            }
+            // The holder before us removed the file it locked: lock the one the path names now.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            file.set_len(0)
+                .and_then(|()| write!(file, "{}", std::process::id()))
+                .map_err(|e| Error::io("write", &path, fix, e))?;
+            return Ok(RunLock { file, path });
         }
-        file.set_len(0)
-            .and_then(|()| write!(file, "{}", std::process::id()))
-            .map_err(|e| Error::io("write", &path, fix, e))?;
-        Ok(RunLock { _file: file })
     }
+}
+
+/// Whether `path` still names the open `file` (the same device and inode).
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+/// Elsewhere an open file cannot be removed, so the path always names it.
+#[cfg(not(unix))]
+fn same_file(_file: &File, _path: &Path) -> bool {
+    true
 }
 
 /// Files written to temporary names, renamed into `dir` by [`StagedOutputs::commit`].

@@ -22,7 +22,7 @@ use crate::config::Task;
 use crate::data::config::SplitRole;
 use crate::data::{DatasetConfig, PreparedWindows, Recording, Window, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
-use crate::output::{CONFIG_FILE, RUN_FILE, RunRecord, StagedOutputs};
+use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, StagedOutputs};
 use crate::progress::Progress;
 
 /// What a run did, for the summary line and the benchmark.
@@ -68,6 +68,9 @@ pub fn pseudo_label(
 ) -> Result<PseudoLabelReport> {
     let dataset = &config.dataset;
     let mut outputs = StagedOutputs::new(out_dir)?;
+    // Declared after the outputs, so dropped first: a failed run's lock file goes before
+    // the outputs remove a folder they created.
+    let _lock = RunLock::acquire(out_dir)?;
     let mut notices = Vec::new();
     if dataset.pairs.is_empty() {
         notices.push(format!("dataset {} has no left/right sensor pairs: the symmetry task is dropped", dataset.name));
@@ -189,6 +192,7 @@ pub fn prepare_windows(
     progress: &dyn Progress,
 ) -> Result<usize> {
     let mut outputs = StagedOutputs::new(out_dir)?;
+    let _lock = RunLock::acquire(out_dir)?;
     let bar = progress.bar("reading");
     let read = read_dataset(data_dir, &config.dataset, &bar)?;
     bar.finish_and_clear();

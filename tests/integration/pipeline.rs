@@ -155,8 +155,14 @@ fn a_second_run_into_a_locked_folder_is_refused_naming_the_holder() {
         .code(1)
         .stderr(contains(format!("is being written by another pim (pid {})", std::process::id())));
     assert_eq!(files_in(&out), [".pim.lock"], "the refused run wrote files");
+    // pseudo-label takes the same lock.
+    pseudo_label(&dsads_config(), &sample(), &out)
+        .assert()
+        .failure()
+        .stderr(contains(format!("is being written by another pim (pid {})", std::process::id())));
     drop(lock);
     pretrain(&labels, &out, 1).arg("-q").assert().success();
+    assert!(!out.join(".pim.lock").exists(), "a finished run leaves no lock file");
 }
 
 #[test]
@@ -298,7 +304,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn the_same_seed_writes_byte_identical_artefacts() {
     // Two identical chains: every file the same bytes but the timings (run.json, metrics.csv
-    // and the resume history record seconds) and the lock's process id.
+    // and the resume history record seconds).
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
     let chain = |name: &str| {
@@ -309,7 +315,7 @@ fn the_same_seed_writes_byte_identical_artefacts() {
         (pre, tuned)
     };
     let (first, second) = (chain("a"), chain("b"));
-    let timed = ["run.json", "metrics.csv", "state.json", ".pim.lock"];
+    let timed = ["run.json", "metrics.csv", "state.json"];
     for (a, b) in [(&first.0, &second.0), (&first.1, &second.1)] {
         let files = files_under(a);
         assert_eq!(files, files_under(b));
