@@ -28,15 +28,36 @@ pub(crate) fn check_same_groups(saved: &PimConfig, current: &PimConfig, path: &P
     let (saved, current) =
         (serde_json::to_value(saved).expect("serialises"), serde_json::to_value(current).expect("serialises"));
     for group in groups {
-        if saved[group] != current[group] {
+        if let Some((field, was, now)) = first_difference(group, &saved[group], &current[group]) {
             return Err(Error::Artefact {
                 path: path.to_path_buf(),
-                problem: format!("was made with a different `{group}` than the config given now"),
+                problem: format!("was made with `{field}` = {was}, the config given now has {now}"),
                 fix: "pass the config that made it, or redo that stage with this config (a fresh --out)".into(),
             });
         }
     }
     Ok(())
+}
+
+/// The first field (dotted path from `at`) where `saved` and `current` differ, with both
+/// values as JSON (`null` where one lacks it).
+fn first_difference(
+    at: &str,
+    saved: &serde_json::Value,
+    current: &serde_json::Value,
+) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    match (saved, current) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|key| {
+                let (x, y) = (a.get(key).unwrap_or(&Value::Null), b.get(key).unwrap_or(&Value::Null));
+                first_difference(&format!("{at}.{key}"), x, y)
+            })
+        }
+        _ if saved == current => None,
+        _ => Some((at.to_string(), saved.to_string(), current.to_string())),
+    }
 }
 
 /// The seeded randomness of one training epoch, shared by pre-training and fine-tuning: the
@@ -54,4 +75,30 @@ pub(crate) fn epoch_randomness(
     let mut order = items.to_vec();
     order.shuffle(&mut rng);
     (order, DropoutMasks::new(seed, epoch as u64, dropout), rng)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::first_difference;
+
+    #[test]
+    fn the_first_differing_field_is_named_with_both_values() {
+        let saved = json!({"epochs": 30, "weights": {"speed": 1.0, "angle": 1.0}, "tasks": ["speed"]});
+        let mut now = saved.clone();
+        assert_eq!(first_difference("pretrain", &saved, &now), None);
+        now["weights"]["angle"] = json!(0.5);
+        now["tasks"] = json!(["speed", "angle"]);
+        assert_eq!(
+            first_difference("pretrain", &saved, &now),
+            Some(("pretrain.tasks".into(), "[\"speed\"]".into(), "[\"speed\",\"angle\"]".into()))
+        );
+        now["tasks"] = saved["tasks"].clone();
+        now["extra"] = json!(1);
+        assert_eq!(
+            first_difference("pretrain", &saved, &now),
+            Some(("pretrain.extra".into(), "null".into(), "1".into()))
+        );
+    }
 }
