@@ -12,6 +12,7 @@ use crate::data::kshot::Shots;
 use crate::error::Result;
 use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
+use crate::output::RUN_FILE;
 use crate::presets;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
@@ -63,7 +64,11 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let mut starts = Vec::new();
     for method in [PretrainMethod::Pim, PretrainMethod::Masked] {
         let out = args.out.join(format!("pretrain-{}", method.name()));
-        eprintln!("[2/4] pre-training {} -> {}", method.name(), out.display());
+        if out.join(RUN_FILE).is_file() {
+            eprintln!("[2/4] pre-training {}: reusing the finished run in {}", method.name(), out.display());
+        } else {
+            eprintln!("[2/4] pre-training {} -> {}", method.name(), out.display());
+        }
         let mut method_config = config.clone();
         method_config.pretrain.method = method;
         let paths = PretrainPaths { labels: Some(labels.clone()), data: windows.clone(), out: out.clone() };
@@ -90,7 +95,7 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     }
     eprintln!(
         "The sample holds 2 windows per class and test subject: this table shows that the chain works, not which \
-         method is better. results/dsads-loso/ compares them on the complete DSADS, over 8 folds and 3 seeds."
+         method is better. README.md's answer and results/ say what the complete datasets show."
     );
     Ok(())
 }

@@ -331,6 +331,17 @@ fn run_record(
 fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>) -> Result<Option<PretrainReport>> {
     let Some(state) = resume else { return Ok(None) };
     let Some(kept) = kept_epochs(config, out, state)? else { return Ok(None) };
+    // A finished run whose kept weights went missing cannot be made whole again (its
+    // per-epoch snapshots are gone): say so rather than let a later stage trip on it.
+    let encoders = kept.keys().map(|rule| out.join(ENCODERS_DIR).join(format!("{}.bpk", rule.name())));
+    let weights = [out.join(ENCODER_FILE), out.join(PRETRAIN_MODEL_FILE)].into_iter().chain(encoders);
+    if let Some(missing) = weights.into_iter().find(|path| !path.is_file()) {
+        return Err(Error::Artefact {
+            path: missing,
+            problem: "is missing from this finished run".into(),
+            fix: "delete the run folder and run it again".into(),
+        });
+    }
     let best_epoch = kept[&config.pretrain.checkpoint];
     let metrics = out.join(METRICS_FILE);
     let terms = read_term_names(&metrics)?;

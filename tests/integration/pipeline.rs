@@ -665,3 +665,17 @@ fn every_simd_level_trains_to_the_same_bits() {
         .code(1)
         .stderr(contains("PIM_SIMD: \"avx1024\" is not a SIMD level; use avx512, avx2 or portable, or unset it"));
 }
+
+#[test]
+fn a_finished_run_missing_its_encoder_says_so_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let run = dir.path().join("run");
+    pretrain(&labels, &run, 1).arg("-q").assert().success();
+    fs::remove_file(run.join("encoder.bpk")).unwrap();
+    pretrain(&labels, &run, 1)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("encoder.bpk: is missing from this finished run; delete the run folder and run it again"));
+}
