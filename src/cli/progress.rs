@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn rates_read_as_numbers_people_use() {
         assert_eq!(rate(489.0866), "489");
-        assert_eq!(rate(3.14159), "3.1");
+        assert_eq!(rate(2.96), "3.0");
         assert_eq!(rate(0.0), "0.0");
     }
 }
