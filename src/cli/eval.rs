@@ -12,11 +12,12 @@ use crate::eval::evaluate::evaluate;
 use crate::presets;
 use crate::train::backend::Backend;
 
-/// Arguments of `pim eval`.
+/// Arguments of `pim eval`: which run, by folder or by dataset name.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["run", "dataset"])))]
 pub struct EvalArgs {
     /// The --out folder of `pim finetune`; predictions.csv and results.json go there.
-    #[arg(long, required_unless_present = "dataset")]
+    #[arg(long)]
     pub run: Option<PathBuf>,
     /// A dataset pim knows: evaluates runs/<name>/finetune-<from>-<shots>shots-seed<seed>.
     #[arg(long, conflicts_with = "run")]

@@ -499,3 +499,8 @@ fn a_sampling_rate_no_imu_has_is_refused_naming_the_field() {
             .stderr(contains("a positive number up to 100,000"));
     }
 }
+
+#[test]
+fn bare_eval_names_both_ways_to_say_which_run() {
+    pim().arg("eval").assert().failure().code(2).stderr(contains("<--run <RUN>|--dataset <DATASET>>"));
+}
