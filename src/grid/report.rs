@@ -78,6 +78,20 @@ pub fn selection_table(choices: &[Choice], shots: &[Shots]) -> String {
     text
 }
 
+/// How many candidates each pre-training method had (`pretrained` tells which methods
+/// pre-train): a method tuned over more candidates has more chances to look good on
+/// validation, so unequal budgets are flagged.
+fn budget_note(choices: &[Choice], pretrained: impl Fn(&str) -> bool) -> String {
+    let tuned: Vec<&Choice> = choices.iter().filter(|c| pretrained(&c.root)).collect();
+    if tuned.iter().all(|c| c.candidates.len() <= 1) {
+        return String::new();
+    }
+    let counts: Vec<String> = tuned.iter().map(|c| format!("{} {}", c.root, c.candidates.len())).collect();
+    let equal = tuned.iter().all(|c| c.candidates.len() == tuned[0].candidates.len());
+    let verdict = if equal { "equal tuning budgets" } else { "**unequal tuning budgets**" };
+    format!("\nCandidates per pre-training method: {} ({verdict}).\n", counts.join(", "))
+}
+
 /// A candidate in the selection table: its mean validation score and cells, or that it has
 /// none (fine-tuned without validation labels).
 fn candidate_score(name: &str, score: f64, cells: usize) -> String {
@@ -328,6 +342,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     if has_variants {
         md += "\n## The variant chosen for each method (validation subjects only)\n\n";
         md += &selection_table(&choices, &grid.selection_shots());
+        md += &budget_note(&choices, |root| arm(root).method != ArmMethod::Scratch);
     }
     md += "\n## Macro-F1 by labelled windows per class\n\n";
     md += &markdown_table(cells, &shown, &spec.shots, Score::MacroF1);
@@ -701,6 +716,25 @@ mod tests {
         let (table, comparisons) = paired_table(&many, &pim, &every_test(&[row("b"), row("c"), row("d")], &shots));
         assert!(comparisons.iter().all(|c| c.reading() == "not shown"), "{table}");
         assert!(table.contains("The family: 30 tests") && table.contains("cannot call any difference"), "{table}");
+    }
+
+    #[test]
+    fn unequal_tuning_budgets_are_flagged() {
+        let choice = |root: &str, n: usize| Choice {
+            root: root.into(),
+            candidates: (0..n).map(|i| (format!("{root}-{i}"), 0.5, 8)).collect(),
+            chosen: format!("{root}-0"),
+            inductive: None,
+        };
+        let pretrained = |root: &str| root != "scratch";
+        let even = [choice("pim", 4), choice("masked", 4), choice("scratch", 1)];
+        assert_eq!(
+            budget_note(&even, pretrained),
+            "\nCandidates per pre-training method: pim 4, masked 4 (equal tuning budgets).\n"
+        );
+        let uneven = [choice("pim", 8), choice("masked", 4), choice("transform", 1)];
+        assert!(budget_note(&uneven, pretrained).contains("pim 8, masked 4, transform 1 (**unequal tuning budgets**)"));
+        assert_eq!(budget_note(&[choice("pim", 1), choice("scratch", 1)], pretrained), "", "nothing was tuned");
     }
 
     #[test]
