@@ -6,6 +6,11 @@
 //!
 //! The windows do not depend on the subject split (roles are given when they are loaded),
 //! so one prepared folder serves every fold of a cross-subject evaluation.
+//!
+//! `windows.sums.json` holds an XXH3 checksum of `windows.csv` and of every window's
+//! samples: a stage checks the index when it opens the folder and each window it uses, so
+//! an edited or damaged file (a relabelled subject, a swapped or changed window) is
+//! refused instead of trained on.
 
 use std::fs::File;
 use std::path::Path;
@@ -13,6 +18,8 @@ use std::path::Path;
 use memmap2::Mmap;
 use ndarray::{Array3, ArrayView3};
 use ndarray_npy::{ViewNpyExt, WriteNpyExt};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::config::DatasetConfig;
 use super::recording::Recording;
@@ -24,6 +31,8 @@ use crate::output::StagedOutputs;
 pub const WINDOWS_FILE: &str = "windows.npy";
 /// One row per window: where it came from.
 pub const WINDOW_INDEX_FILE: &str = "windows.csv";
+/// Checksums of [`WINDOW_INDEX_FILE`] and of every window's samples.
+pub const WINDOW_SUMS_FILE: &str = "windows.sums.json";
 /// Columns of [`WINDOW_INDEX_FILE`] (and the first columns of the label files).
 pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
 
@@ -47,6 +56,28 @@ pub struct PreparedWindows {
     pub samples: Array3<f32>,
     /// Each window's identity, in the same order.
     pub index: Vec<WindowInfo>,
+}
+
+/// The contents of [`WINDOW_SUMS_FILE`]: XXH3-64 of the index file's bytes and of each
+/// window's float32 samples (little-endian bytes, as in the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowSums {
+    /// Of `windows.csv`.
+    pub index: u64,
+    /// Of each window, in row order.
+    pub windows: Vec<u64>,
+}
+
+impl WindowSums {
+    /// The checksum of one window's samples.
+    pub fn of_window(samples: &[f32]) -> u64 {
+        xxh3_64(bytemuck::cast_slice(samples))
+    }
+
+    /// The checksum of an index file's bytes.
+    pub fn of_index(bytes: &[u8]) -> u64 {
+        xxh3_64(bytes)
+    }
 }
 
 impl PreparedWindows {
@@ -92,14 +123,16 @@ impl PreparedWindows {
                 fix: "check the disk has space and the folder is writable".into(),
             })
         })?;
-        outputs.write(WINDOW_INDEX_FILE, |w| {
-            let io = |e| Error::io("write", WINDOW_INDEX_FILE, "check the disk has space", e);
-            writeln!(w, "{}", KEY_COLUMNS.join(",")).map_err(io)?;
-            for info in &self.index {
-                writeln!(w, "{},{},{},{}", info.subject, info.activity, info.source, info.start).map_err(io)?;
-            }
-            Ok(())
-        })
+        let mut index = KEY_COLUMNS.join(",") + "\n";
+        for info in &self.index {
+            index += &format!("{},{},{},{}\n", info.subject, info.activity, info.source, info.start);
+        }
+        let io = |e| Error::io("write", WINDOW_INDEX_FILE, "check the disk has space", e);
+        outputs.write(WINDOW_INDEX_FILE, |w| w.write_all(index.as_bytes()).map_err(io))?;
+        let samples = self.samples.as_slice().expect("a freshly cut array is in standard layout");
+        let size = self.samples.shape()[1] * self.samples.shape()[2];
+        let windows = if size == 0 { Vec::new() } else { samples.chunks(size).map(WindowSums::of_window).collect() };
+        outputs.write_json(WINDOW_SUMS_FILE, &WindowSums { index: WindowSums::of_index(index.as_bytes()), windows })
     }
 
     /// Open the prepared windows of `dir`: their index (`windows.csv`) and their samples
@@ -122,14 +155,49 @@ impl PreparedWindows {
             }
             view.dim()
         };
-        let index = read_index(&dir.join(WINDOW_INDEX_FILE), fix)?;
+        let index_path = dir.join(WINDOW_INDEX_FILE);
+        let index = read_index(&index_path, fix)?;
         if index.len() != dims.0 {
             return Err(unreadable(format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", dims.0, index.len())));
         }
+        let sums = read_sums(dir, &index_path, dims.0)?;
         // The samples end the file (the viewer refuses extra bytes), after the header.
         let offset = map.len() - dims.0 * dims.1 * dims.2 * size_of::<f32>();
-        Ok((index, MappedSamples { map, offset, dims }))
+        Ok((index, MappedSamples { map, offset, dims, sums: sums.windows }))
     }
+}
+
+/// The checksums of the prepared windows in `dir`, checked against the index file's bytes
+/// and the number of windows.
+fn read_sums(dir: &Path, index_path: &Path, windows: usize) -> Result<WindowSums> {
+    let path = dir.join(WINDOW_SUMS_FILE);
+    let again = "run `pim pseudo-label` again to prepare the windows";
+    if !path.is_file() {
+        return Err(Error::Artefact {
+            path,
+            problem: "is missing: these windows were prepared by an older pim, or the file was deleted".into(),
+            fix: again.into(),
+        });
+    }
+    let sums: WindowSums = crate::output::load_json(&path, again)?;
+    let bytes = std::fs::read(index_path).map_err(|e| Error::io("read", index_path, again, e))?;
+    if WindowSums::of_index(&bytes) != sums.index {
+        return Err(Error::Artefact {
+            path: index_path.to_path_buf(),
+            problem: format!(
+                "does not match its checksum in {WINDOW_SUMS_FILE}: it was changed after `pim pseudo-label`"
+            ),
+            fix: again.into(),
+        });
+    }
+    if sums.windows.len() != windows {
+        return Err(Error::Artefact {
+            path,
+            problem: format!("holds {} window checksums for {windows} windows", sums.windows.len()),
+            fix: again.into(),
+        });
+    }
+    Ok(sums)
 }
 
 /// The samples of a `windows.npy`, memory-mapped and read in place, so that a stage copies
@@ -141,6 +209,8 @@ pub struct MappedSamples {
     offset: usize,
     /// Windows, channels, samples per channel.
     dims: (usize, usize, usize),
+    /// Each window's checksum, as `pim pseudo-label` wrote it.
+    sums: Vec<u64>,
 }
 
 impl MappedSamples {
@@ -154,6 +224,11 @@ impl MappedSamples {
         let bytes = self.dims.1 * self.dims.2 * size_of::<f32>();
         let start = self.offset + row * bytes;
         bytemuck::cast_slice(&self.map[start..start + bytes])
+    }
+
+    /// Whether window `row` still has the samples `pim pseudo-label` wrote.
+    pub fn is_intact(&self, row: usize) -> bool {
+        WindowSums::of_window(self.window(row)) == self.sums[row]
     }
 }
 

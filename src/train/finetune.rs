@@ -180,7 +180,10 @@ fn finetune_into(
     let train = all.indices_of(SplitRole::Train);
     let normaliser = match pretrained_normaliser {
         Some(normaliser) => normaliser,
-        None => Normaliser::fit_checked(&all, &train, paths.data.path())?,
+        None => {
+            all.check_intact(&train, paths.data.path())?;
+            Normaliser::fit_checked(&all, &train, paths.data.path())?
+        }
     };
     let drawn = draw_shots(config, &all, &paths.data, &mut notices)?;
     let mut validation = validation_windows(config, &all);
@@ -189,7 +192,9 @@ fn finetune_into(
         validation = drawn.clone();
     }
     // Only the drawn and the validation windows are used from here: copy those alone.
-    let mut set = all.subset(&[&drawn[..], &validation].concat());
+    let used = [&drawn[..], &validation].concat();
+    all.check_intact(&used, paths.data.path())?;
+    let mut set = all.subset(&used);
     drop(all);
     set.normalise(&normaliser, paths.data.path())?;
     let (drawn, validation): (Vec<usize>, Vec<usize>) =

@@ -466,6 +466,7 @@ fn read_inputs(
     };
     // Transformations act on physical units, so that objective normalises per batch.
     if config.pretrain.method == PretrainMethod::Transform {
+        set.check_intact(&(0..set.len()).collect::<Vec<_>>(), paths.data.path())?;
         set.check_finite(paths.data.path())?;
     } else {
         set.normalise(&normaliser, paths.data.path())?;

@@ -225,11 +225,14 @@ impl WindowSet {
         Tensor::from_data(TensorData::new(values, [indices.len(), self.channels, self.time]), device)
     }
 
-    /// Z-normalise every channel in place (copying a mapped set's windows first), after
-    /// checking every value is finite; `source` names the windows' folder in errors.
+    /// Z-normalise every channel in place (copying a mapped set's windows first, checked
+    /// against their checksums), after checking every value is finite; `source` names the
+    /// windows' folder in errors.
     pub fn normalise(&mut self, normaliser: &Normaliser, source: &Path) -> Result<()> {
         if self.mapped.is_some() {
-            *self = self.subset(&(0..self.len()).collect::<Vec<_>>());
+            let all: Vec<usize> = (0..self.len()).collect();
+            self.check_intact(&all, source)?;
+            *self = self.subset(&all);
         }
         self.check_finite(source)?;
         let (channels, time) = (self.channels, self.time);
@@ -237,6 +240,24 @@ impl WindowSet {
             normaliser.apply(window, time);
         }
         Ok(())
+    }
+
+    /// Fail on the first of `indices` whose prepared samples no longer match the checksum
+    /// `pim pseudo-label` wrote (windows read from raw files have none to check).
+    pub fn check_intact(&self, indices: &[usize], source: &Path) -> Result<()> {
+        let Some(mapped) = &self.mapped else { return Ok(()) };
+        match indices.iter().copied().find(|&i| !mapped.is_intact(self.rows[i])) {
+            None => Ok(()),
+            Some(i) => Err(Error::Artefact {
+                path: source.to_path_buf(),
+                problem: format!(
+                    "window row {} (subject {}, {} from sample {}) does not match its checksum: windows.npy was \
+                     changed after `pim pseudo-label`",
+                    self.rows[i], self.subjects[i], self.keys[i].0, self.keys[i].1
+                ),
+                fix: "run `pim pseudo-label` again to prepare the windows".into(),
+            }),
+        }
     }
 
     /// Fail on the first window holding NaN or an infinity (a damaged or edited

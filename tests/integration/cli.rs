@@ -7,8 +7,16 @@ use std::path::Path;
 use crate::common::{copy_dir, files_in, fixture, pim, pseudo_label, read_csv, root};
 use predicates::str::contains;
 
-const OUTPUTS: [&str; 7] =
-    ["config.json", "discretiser.json", "features.csv", "labels.csv", "run.json", "windows.csv", "windows.npy"];
+const OUTPUTS: [&str; 8] = [
+    "config.json",
+    "discretiser.json",
+    "features.csv",
+    "labels.csv",
+    "run.json",
+    "windows.csv",
+    "windows.npy",
+    "windows.sums.json",
+];
 
 #[test]
 fn help_lists_the_pseudo_label_command() {

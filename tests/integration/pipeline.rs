@@ -343,6 +343,18 @@ fn a_run_killed_before_its_completion_mark_finishes_on_rerun() {
     finetune(&dsads_config(), &sample(), Some(&run), &dir.path().join("ft")).args(["--epochs", "1"]).assert().success();
 }
 
+/// Write `windows.sums.json` anew for the windows in `labels`, as pim would: what a user who
+/// edits the windows and their checksums together gets past the checksums with.
+fn reseal(labels: &Path) {
+    use pim::data::prepared::WindowSums;
+    let samples: ndarray::Array3<f32> =
+        ndarray_npy::ReadNpyExt::read_npy(fs::File::open(labels.join("windows.npy")).unwrap()).unwrap();
+    let windows = samples.as_slice().unwrap().chunks(45 * 125).map(WindowSums::of_window).collect();
+    let index = WindowSums::of_index(&fs::read(labels.join("windows.csv")).unwrap());
+    fs::write(labels.join("windows.sums.json"), serde_json::to_string(&WindowSums { index, windows }).unwrap())
+        .unwrap();
+}
+
 /// Overwrite the first sample of `windows.npy`'s row `row` in `labels` with `value`.
 fn set_first_sample(labels: &Path, row: usize, value: f32) {
     let path = labels.join("windows.npy");
@@ -372,14 +384,56 @@ fn a_window_that_is_not_finite_is_named_not_scored() {
     eval().success();
     let test_row = row_of("p7");
     set_first_sample(&labels, test_row, f32::NAN);
+    eval().failure().code(1).stderr(contains(format!("window row {test_row} (subject p7")).and(contains("checksum")));
+    // With checksums made for the edited file, the value itself is refused.
+    reseal(&labels);
     eval().failure().code(1).stderr(contains(format!("window row {test_row} (subject p7")).and(contains("not finite")));
     // A training window of infinity stops fine-tuning before its first step.
     let train_row = row_of("p1");
     set_first_sample(&labels, train_row, f32::INFINITY);
+    reseal(&labels);
     tune(&dir.path().join("again"))
         .assert()
         .failure()
         .stderr(contains(format!("window row {train_row} (subject p1")).and(contains("not finite")));
+}
+
+#[test]
+fn prepared_windows_edited_after_pseudo_label_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let tuned = dir.path().join("tuned");
+    let tune = || {
+        let mut command = pim();
+        command.args(["-q", "finetune", "--config"]).arg(dsads_config()).arg("--windows").arg(&labels);
+        command.arg("--out").arg(&tuned).args(["--shots", "all", "--epochs", "1"]);
+        command
+    };
+    tune().assert().success();
+    let eval = || pim().args(["eval", "--run"]).arg(&tuned).arg("--windows").arg(&labels).assert();
+    let original = (fs::read(labels.join("windows.npy")).unwrap(), fs::read(labels.join("windows.csv")).unwrap());
+    // A finite change (3e38) of one test window.
+    let (_, index) = read_csv(&labels.join("windows.csv"));
+    let row = index.iter().position(|w| w[0] == "p8").unwrap();
+    set_first_sample(&labels, row, 3e38);
+    eval().failure().code(1).stderr(contains(format!("window row {row} (subject p8")).and(contains("checksum")));
+    // Two training windows swapped: same shape, same values overall.
+    fs::write(labels.join("windows.npy"), &original.0).unwrap();
+    let mut bytes = original.0.clone();
+    let data = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let size = 45 * 125 * 4;
+    let (first, second) = bytes[data..].split_at_mut(size);
+    first.swap_with_slice(&mut second[..size]);
+    fs::write(labels.join("windows.npy"), &bytes).unwrap();
+    tune().assert().failure().stderr(contains("window row 0 (subject p1").and(contains("checksum")));
+    // A relabelled subject in the index.
+    fs::write(labels.join("windows.npy"), &original.0).unwrap();
+    let relabelled = String::from_utf8(original.1.clone()).unwrap().replacen("\np2,", "\np1,", 1);
+    fs::write(labels.join("windows.csv"), relabelled).unwrap();
+    eval().failure().stderr(contains("windows.csv: does not match its checksum"));
+    // Put back, all is well again.
+    fs::write(labels.join("windows.csv"), &original.1).unwrap();
+    eval().success();
 }
 
 #[test]
