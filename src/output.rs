@@ -183,7 +183,10 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Removed while still locked: a process that opened the old file before this
         // finds, once it holds the lock, that the path names another file, and tries again.
-        let _ = fs::remove_file(&self.path);
+        // Only our own file: the folder may have been removed and another lock made since.
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
         let _ = self.file.unlock();
     }
 }

@@ -32,7 +32,7 @@ use crate::train::checkpoint::load_module;
 use crate::train::finetune::{ClassifierModel, MODEL_FILE};
 use crate::train::objective::Objective;
 use crate::train::objective::TaskColumns;
-use crate::train::pretrain::{PRETRAIN_MODEL_FILE, init_model};
+use crate::train::pretrain::{PRETRAIN_MODEL_FILE, TASKS_FILE, init_model};
 use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
 /// What kind of run folder a hand-off reads.
@@ -80,7 +80,7 @@ fn objective_shape(config: &PimConfig, dir: &Path, channels: usize) -> Result<Ob
     Ok(match config.pretrain.method {
         PretrainMethod::Pim => {
             let tasks: Vec<TaskColumns> =
-                load_json(&dir.join("tasks.json"), "pass --run a finished `pim pretrain` run folder")?;
+                load_json(&dir.join(TASKS_FILE), "pass --run a finished `pim pretrain` run folder")?;
             Objective::Physics {
                 targets: crate::train::objective::TaskTargets::empty(),
                 tasks,

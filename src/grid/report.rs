@@ -17,7 +17,7 @@ use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
 use super::stats::{Paired, holm, smallest_wilcoxon_p};
 use super::summary::{Comparison, Row, Score, Summary, summarise};
-use crate::config::CheckpointRule;
+use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::output::StagedOutputs;
@@ -115,7 +115,11 @@ pub fn paired_table(cells: &[Cell], pim: &Row, tests: &[(Row, Shots)]) -> (Strin
             found.push((label.clone(), *s, Paired::of(&diffs, 0)));
         }
     }
-    let adjusted = holm(&found.iter().map(|(_, _, p)| p.p_value).collect::<Vec<_>>());
+    // A planned test without cells yet still counts in the family (as p = 1), so a partly
+    // finished grid is not corrected over fewer tests than it will have.
+    let mut p_values: Vec<f64> = found.iter().map(|(_, _, p)| p.p_value).collect();
+    p_values.resize(tests.len(), f64::NAN);
+    let adjusted = holm(&p_values);
     let comparisons: Vec<Comparison> = found
         .into_iter()
         .zip(adjusted)
@@ -565,7 +569,13 @@ fn convergence_section(grid: &Grid, cells: &[Cell], curves: &[PretrainCurve]) ->
             continue;
         }
         let pretrained = if arm.method == ArmMethod::Scratch { "–".into() } else { share(kept_last, runs.len()) };
-        let _ = writeln!(text, "| {} | {pretrained} | {} |", arm.name, share(tuned_last, tuned.len()));
+        // Without validation labels the last epoch is kept by rule, not for want of epochs.
+        let tuned_share = if config.finetune.validation == ValidationLabels::None {
+            "– (no validation labels)".into()
+        } else {
+            share(tuned_last, tuned.len())
+        };
+        let _ = writeln!(text, "| {} | {pretrained} | {tuned_share} |", arm.name);
     }
     text
 }

@@ -155,15 +155,18 @@ pub fn finetune(
     progress: &dyn Progress,
 ) -> Result<FinetuneReport> {
     let created = !paths.out.exists();
+    // Locked first: a run that fails cleans up only a folder it created and holds.
+    let lock = RunLock::acquire(&paths.out)?;
     let result = finetune_into(config, paths, backend, progress);
     if result.is_err() && created {
         // Best effort: the error being reported matters more than a failed clean-up.
         let _ = std::fs::remove_dir_all(&paths.out);
     }
+    drop(lock);
     result
 }
 
-/// [`finetune`], leaving what it wrote on failure.
+/// [`finetune`] in a folder the caller has locked, leaving what it wrote on failure.
 fn finetune_into(
     config: &PimConfig,
     paths: &FinetunePaths,
@@ -199,8 +202,7 @@ fn finetune_into(
     set.normalise(&normaliser, paths.data.path())?;
     let (drawn, validation): (Vec<usize>, Vec<usize>) =
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
-    // The folder's lock, and no output of an earlier run left beside this one's.
-    let _lock = RunLock::acquire(&paths.out)?;
+    // No output of an earlier run left beside this one's (the caller holds the lock).
     remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE, VALIDATION_FILE])?;
     remove_temporaries(&paths.out)?;
     save_json(config, &paths.out.join(CONFIG_FILE))?;

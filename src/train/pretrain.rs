@@ -62,6 +62,8 @@ const OPTIMIZER_STATE_FILE: &str = "optimizer.bpk";
 pub const ENCODERS_DIR: &str = "encoders";
 /// The epoch each checkpoint rule kept.
 pub const CHECKPOINTS_FILE: &str = "checkpoints.json";
+/// PIM's tasks and their label columns, in head order.
+pub const TASKS_FILE: &str = "tasks.json";
 
 /// Where the stage reads and writes.
 #[derive(Debug, Clone)]
@@ -156,6 +158,12 @@ pub fn pretrain(
     let _lock = RunLock::acquire(&paths.out)?;
     remove_stale(&paths.out, &[RUN_FILE])?;
     remove_temporaries(&paths.out)?;
+    if resume.is_none() {
+        // A fresh start: what an earlier run kept is not this run's (checkpoints.json would
+        // otherwise vouch for it at the end).
+        remove_stale(&paths.out, &[CHECKPOINTS_FILE, ENCODER_FILE, PRETRAIN_MODEL_FILE, TASKS_FILE])?;
+        remove_folder(&paths.out.join(ENCODERS_DIR))?;
+    }
     if resume.is_none() {
         save_json(config, &paths.out.join(CONFIG_FILE))?;
     }
@@ -633,7 +641,7 @@ fn keep_checkpoints(
         }
     }
     if let Objective::Physics { tasks, .. } = &inputs.objective {
-        save_json(tasks, &out.join("tasks.json"))?;
+        save_json(tasks, &out.join(TASKS_FILE))?;
     }
     // Last, as the mark that every file above is written: a rerun then trusts them, and the
     // per-epoch snapshots can go.

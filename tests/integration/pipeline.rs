@@ -733,3 +733,19 @@ fn a_finished_run_missing_its_encoder_says_so_on_rerun() {
         .code(1)
         .stderr(contains("encoder.bpk: is missing from this finished run; delete the run folder and run it again"));
 }
+
+#[test]
+fn a_fresh_start_in_a_finished_folder_keeps_nothing_of_the_earlier_run() {
+    // A finished run whose checkpoint/ was deleted, rerun with another config: it starts
+    // afresh, and its kept epochs are its own, not the earlier run's checkpoints.json.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = labels(dir.path());
+    let run = dir.path().join("run");
+    pretrain(&labels, &run, 3).arg("-q").assert().success();
+    fs::remove_dir_all(run.join("checkpoint")).unwrap();
+    pretrain(&labels, &run, 1).arg("-q").assert().success();
+    let kept: std::collections::BTreeMap<String, usize> =
+        serde_json::from_slice(&fs::read(run.join("checkpoints.json")).unwrap()).unwrap();
+    assert!(kept.values().all(|&epoch| epoch == 1), "{kept:?}");
+    assert_eq!(json(&run.join("run.json"))["details"]["epochs"], 1);
+}
