@@ -267,16 +267,7 @@ fn save_epoch(
 /// artefact whose bytes vary between identical runs (Burn writes its tensors in hash-map
 /// order).
 fn drop_resume_weights(out: &Path, epoch: usize) -> Result<()> {
-    for name in [MODEL_STATE_FILE, OPTIMIZER_STATE_FILE] {
-        let path = epoch_dir(out, epoch).join(name);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("remove", &path, "check the folder is writable", e));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+    remove_stale(&epoch_dir(out, epoch), &[MODEL_STATE_FILE, OPTIMIZER_STATE_FILE])
 }
 
 /// The resume state's folder of `epoch` in the run folder `out`.

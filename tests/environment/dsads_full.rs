@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::common::{PROCESS_LIMIT, pseudo_label, read_csv, root};
-use crate::{shared_data, unless_required};
+use crate::common::{pseudo_label, read_csv, root};
+use crate::{archive_missing, extract, shared_data};
 
 fn archive() -> PathBuf {
     shared_data("dsads").join("dsads.tar.xz")
@@ -12,15 +12,12 @@ fn archive() -> PathBuf {
 
 /// Why this test cannot run here, if it cannot.
 pub fn missing() -> Option<String> {
-    let absent = (!archive().is_file()).then(|| format!("{} is absent", archive().display()));
-    unless_required("PIM_REQUIRE_DATA", absent)
+    archive_missing(&archive())
 }
 
 fn extracted_dsads() -> PathBuf {
-    assert!(archive().is_file(), "PIM_REQUIRE_DATA=1, but {} is absent", archive().display());
     let dest = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dsads");
-    let script = archive().with_file_name("extract.sh");
-    assert_cmd::Command::new("bash").arg(&script).arg(&dest).timeout(PROCESS_LIMIT).assert().success();
+    extract(&archive(), &dest);
     dest
 }
 

@@ -65,7 +65,20 @@ pub fn shared_data(name: &str) -> std::path::PathBuf {
     common::root().join("..").join("shared").join("data").join(name)
 }
 
-/// `requirement`'s reason to skip, unless the environment variable `require` is `1`.
+/// Why a test of the complete dataset `archive` cannot run here, if it cannot.
+pub fn archive_missing(archive: &std::path::Path) -> Option<String> {
+    let absent = (!archive.is_file()).then(|| format!("{} is absent", archive.display()));
+    unless_required("PIM_REQUIRE_DATA", absent)
+}
+
+/// Extract `archive` with the `extract.sh` beside it into `dest` (failing if it is absent).
+pub fn extract(archive: &std::path::Path, dest: &std::path::Path) {
+    assert!(archive.is_file(), "PIM_REQUIRE_DATA=1, but {} is absent", archive.display());
+    let script = archive.with_file_name("extract.sh");
+    assert_cmd::Command::new("bash").arg(&script).arg(dest).timeout(common::PROCESS_LIMIT).assert().success();
+}
+
+/// `reason` to skip, unless the environment variable `require` is `1`.
 pub fn unless_required(require: &str, reason: Option<String>) -> Option<String> {
     let reason = reason?;
     (std::env::var(require).as_deref() != Ok("1")).then(|| format!("{reason} (set {require}=1 to make this a failure)"))

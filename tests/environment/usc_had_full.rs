@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::common::{PROCESS_LIMIT, pim, read_csv};
-use crate::{shared_data, unless_required};
+use crate::common::{pim, read_csv};
+use crate::{archive_missing, extract, shared_data};
 
 fn archive() -> PathBuf {
     shared_data("usc-had").join("usc-had.tar.xz")
@@ -14,15 +14,12 @@ fn archive() -> PathBuf {
 
 /// Why this test cannot run here, if it cannot.
 pub fn missing() -> Option<String> {
-    let absent = (!archive().is_file()).then(|| format!("{} is absent", archive().display()));
-    unless_required("PIM_REQUIRE_DATA", absent)
+    archive_missing(&archive())
 }
 
 fn extracted_usc_had() -> PathBuf {
-    assert!(archive().is_file(), "PIM_REQUIRE_DATA=1, but {} is absent", archive().display());
-    let script = archive().with_file_name("extract.sh");
     let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pim-data");
-    assert_cmd::Command::new("bash").arg(&script).arg(data.join("usc-had")).timeout(PROCESS_LIMIT).assert().success();
+    extract(&archive(), &data.join("usc-had"));
     data
 }
 

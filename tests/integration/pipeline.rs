@@ -355,12 +355,30 @@ fn reseal(labels: &Path) {
         .unwrap();
 }
 
+/// Where the samples of an npy 1.0 file start: 6 magic bytes, 2 version bytes, a
+/// little-endian u16 header length, the header.
+fn npy_data_offset(bytes: &[u8]) -> usize {
+    10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))
+}
+
+/// `pim finetune` on every training window of the prepared `labels`, one epoch, into `out`.
+fn finetune_on_prepared(labels: &Path, out: &Path) -> assert_cmd::Command {
+    let mut command = pim();
+    command.args(["-q", "finetune", "--config"]).arg(dsads_config()).arg("--windows").arg(labels);
+    command.arg("--out").arg(out).args(["--shots", "all", "--epochs", "1"]);
+    command
+}
+
+/// `pim eval` of the run `tuned` on the prepared `labels`.
+fn eval_on_prepared(labels: &Path, tuned: &Path) -> assert_cmd::assert::Assert {
+    pim().args(["eval", "--run"]).arg(tuned).arg("--windows").arg(labels).assert()
+}
+
 /// Overwrite the first sample of `windows.npy`'s row `row` in `labels` with `value`.
 fn set_first_sample(labels: &Path, row: usize, value: f32) {
     let path = labels.join("windows.npy");
     let mut bytes = fs::read(&path).unwrap();
-    // npy 1.0: 6 magic bytes, 2 version bytes, a little-endian u16 header length, the header.
-    let data = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let data = npy_data_offset(&bytes);
     let window = 45 * 125 * 4;
     bytes[data + row * window..data + row * window + 4].copy_from_slice(&value.to_le_bytes());
     fs::write(&path, bytes).unwrap();
@@ -373,14 +391,8 @@ fn a_window_that_is_not_finite_is_named_not_scored() {
     let (_, windows) = read_csv(&labels.join("windows.csv"));
     let row_of = |subject: &str| windows.iter().position(|w| w[0] == subject).unwrap();
     let tuned = dir.path().join("tuned");
-    let tune = |out: &Path| {
-        let mut command = pim();
-        command.args(["-q", "finetune", "--config"]).arg(dsads_config()).arg("--windows").arg(&labels);
-        command.arg("--out").arg(out).args(["--shots", "all", "--epochs", "1"]);
-        command
-    };
-    tune(&tuned).assert().success();
-    let eval = || pim().args(["eval", "--run"]).arg(&tuned).arg("--windows").arg(&labels).assert();
+    finetune_on_prepared(&labels, &tuned).assert().success();
+    let eval = || eval_on_prepared(&labels, &tuned);
     eval().success();
     let test_row = row_of("p7");
     set_first_sample(&labels, test_row, f32::NAN);
@@ -392,7 +404,7 @@ fn a_window_that_is_not_finite_is_named_not_scored() {
     let train_row = row_of("p1");
     set_first_sample(&labels, train_row, f32::INFINITY);
     reseal(&labels);
-    tune(&dir.path().join("again"))
+    finetune_on_prepared(&labels, &dir.path().join("again"))
         .assert()
         .failure()
         .stderr(contains(format!("window row {train_row} (subject p1")).and(contains("not finite")));
@@ -403,14 +415,9 @@ fn prepared_windows_edited_after_pseudo_label_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());
     let tuned = dir.path().join("tuned");
-    let tune = || {
-        let mut command = pim();
-        command.args(["-q", "finetune", "--config"]).arg(dsads_config()).arg("--windows").arg(&labels);
-        command.arg("--out").arg(&tuned).args(["--shots", "all", "--epochs", "1"]);
-        command
-    };
+    let tune = || finetune_on_prepared(&labels, &tuned);
     tune().assert().success();
-    let eval = || pim().args(["eval", "--run"]).arg(&tuned).arg("--windows").arg(&labels).assert();
+    let eval = || eval_on_prepared(&labels, &tuned);
     let original = (fs::read(labels.join("windows.npy")).unwrap(), fs::read(labels.join("windows.csv")).unwrap());
     // A finite change (3e38) of one test window.
     let (_, index) = read_csv(&labels.join("windows.csv"));
@@ -420,7 +427,7 @@ fn prepared_windows_edited_after_pseudo_label_are_refused() {
     // Two training windows swapped: same shape, same values overall.
     fs::write(labels.join("windows.npy"), &original.0).unwrap();
     let mut bytes = original.0.clone();
-    let data = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let data = npy_data_offset(&bytes);
     let size = 45 * 125 * 4;
     let (first, second) = bytes[data..].split_at_mut(size);
     first.swap_with_slice(&mut second[..size]);
