@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::io::read_label_rows;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
-use crate::output::{load_json, save_text};
+use crate::output::{load_json, require_finished, save_text};
 
 /// Entropy of a discrete variable, in bits (plug-in estimate).
 pub fn entropy(values: &[usize]) -> f64 {
@@ -95,6 +95,8 @@ fn read(labels_dir: &Path, config: &PimConfig) -> Result<TrainingLabels> {
 /// Write `label_information.csv` and `label_distributions.svg` for the labels in
 /// `labels_dir` into `out`.
 pub fn inspect_labels(labels_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+    let fix = "run `pim pseudo-label` first, or pass --labels the --out folder of a finished one";
+    require_finished(labels_dir, "pseudo-label", fix)?;
     let config: PimConfig =
         load_json(&labels_dir.join("config.json"), "pass --labels the --out folder of `pim pseudo-label`")?;
     let labels = read(labels_dir, &config)?;

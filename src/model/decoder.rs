@@ -1,6 +1,6 @@
 //! The masked-reconstruction decoder (method.md, "Baselines"): transposed convolutions that
 //! mirror the encoder's convolutions, turning its feature map back into a window of the
-//! input's shape, and the reconstruction loss on the masked time steps.
+//! input's shape (its loss, [`masked_mse`](super::loss::masked_mse), lives with the others).
 
 use burn::nn::Relu;
 use burn::nn::conv::{ConvTranspose1d, ConvTranspose1dConfig};
@@ -59,19 +59,4 @@ impl Decoder {
         }
         x.swap_dims(1, 2)
     }
-}
-
-/// Mean squared error over the masked time steps only: unmasked steps, which the encoder
-/// saw, contribute nothing.
-///
-/// # Shapes
-/// - `reconstruction`, `original`: `[batch, channels, time]`
-/// - `masked`: `[batch, time]`, 1 at masked steps and 0 elsewhere; at least one 1
-/// - returns: `[1]`, the sum of squared errors at masked steps over (masked steps x channels)
-pub fn masked_mse(reconstruction: Tensor<3>, original: Tensor<3>, masked: Tensor<2>) -> Tensor<1> {
-    let [batch, channels, time] = reconstruction.dims();
-    let weights = masked.reshape([batch, 1, time]);
-    let count = weights.clone().sum() * channels as f64;
-    let squared = (reconstruction - original).powi_scalar(2) * weights;
-    squared.sum() / count
 }

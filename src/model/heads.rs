@@ -1,9 +1,11 @@
 //! Output heads on the encoder's embedding: one pretext head per physics task, predicting
 //! an `bins`-way class for each of the task's label columns, and the activity classifier.
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Linear, LinearConfig, Relu};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+
+use super::conv::dense;
+use super::loss::cross_entropy;
 
 /// A pretext head: `Linear(embedding -> hidden) ReLU Linear(hidden -> columns * bins)`.
 #[derive(Config, Debug, PartialEq)]
@@ -24,7 +26,6 @@ impl PretextHeadConfig {
         PretextHead {
             hidden: LinearConfig::new(self.embedding, self.hidden).init(device),
             output: LinearConfig::new(self.hidden, self.columns * self.bins).init(device),
-            activation: Relu::new(),
             columns: self.columns,
             bins: self.bins,
         }
@@ -36,7 +37,6 @@ impl PretextHeadConfig {
 pub struct PretextHead {
     hidden: Linear,
     output: Linear,
-    activation: Relu,
     columns: usize,
     bins: usize,
 }
@@ -49,7 +49,7 @@ impl PretextHead {
     /// - returns: `[batch, columns, bins]`
     pub fn forward(&self, embedding: Tensor<2>) -> Tensor<3> {
         let [batch, _] = embedding.dims();
-        let logits = self.output.forward(self.activation.forward(self.hidden.forward(embedding)));
+        let logits = dense(&self.output, dense(&self.hidden, embedding, true), false);
         // [batch, columns * bins] -> [batch, columns, bins]
         logits.reshape([batch, self.columns, self.bins])
     }
@@ -65,7 +65,7 @@ impl PretextHead {
         // Every (window, column) pair is one classification: [batch * columns, bins].
         let flat_logits = logits.reshape([batch * columns, bins]);
         let flat_targets = targets.reshape([batch * columns]);
-        CrossEntropyLossConfig::new().init(&flat_logits.device()).forward(flat_logits, flat_targets)
+        cross_entropy(flat_logits, flat_targets)
     }
 }
 
@@ -86,7 +86,6 @@ impl ClassifierConfig {
         Classifier {
             hidden: LinearConfig::new(self.embedding, self.hidden).init(device),
             output: LinearConfig::new(self.hidden, self.classes).init(device),
-            activation: Relu::new(),
         }
     }
 }
@@ -96,7 +95,6 @@ impl ClassifierConfig {
 pub struct Classifier {
     hidden: Linear,
     output: Linear,
-    activation: Relu,
 }
 
 impl Classifier {
@@ -106,6 +104,6 @@ impl Classifier {
     /// - `embedding`: `[batch, embedding]`
     /// - returns: `[batch, classes]`
     pub fn forward(&self, embedding: Tensor<2>) -> Tensor<2> {
-        self.output.forward(self.activation.forward(self.hidden.forward(embedding)))
+        dense(&self.output, dense(&self.hidden, embedding, true), false)
     }
 }

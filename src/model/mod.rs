@@ -6,14 +6,16 @@ pub mod decoder;
 pub mod dropout;
 pub mod encoder;
 pub mod heads;
+pub mod loss;
 pub mod pretrain;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{Decoder, DecoderConfig, masked_mse};
+pub use decoder::{Decoder, DecoderConfig};
 pub use dropout::DropoutMasks;
 pub use encoder::{Encoder, EncoderConfig};
 pub use heads::{Classifier, ClassifierConfig, PretextHead, PretextHeadConfig};
+pub use loss::{binary_cross_entropy, cross_entropy, masked_mse};
 pub use pretrain::{PretextTop, PretrainModel};
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};

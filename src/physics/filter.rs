@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use rustfft::num_complex::Complex64;
-use rustfft::{Fft, FftPlanner};
+use rustfft::{Fft, FftPlannerScalar};
 
 /// Which frequencies pass, by their absolute value in Hz.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,8 +61,10 @@ pub fn reflect_pad(x: &[f64], pad: usize) -> Vec<f64> {
 }
 
 /// Applies band masks by FFT; keeps its FFT plans, so reuse one per thread.
+/// Its plans are rustfft's scalar ones: the SIMD planner picks different algorithms on
+/// CPUs with and without AVX, and so different bits in the pseudo-labels.
 pub struct FftFilter {
-    planner: FftPlanner<f64>,
+    planner: FftPlannerScalar<f64>,
     buffer: Vec<Complex64>,
 }
 
@@ -75,7 +77,7 @@ impl Default for FftFilter {
 impl FftFilter {
     /// A filter with no plans yet.
     pub fn new() -> Self {
-        FftFilter { planner: FftPlanner::new(), buffer: Vec::new() }
+        FftFilter { planner: FftPlannerScalar::new(), buffer: Vec::new() }
     }
 
     fn plans(&mut self, len: usize) -> (Arc<dyn Fft<f64>>, Arc<dyn Fft<f64>>) {

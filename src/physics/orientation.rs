@@ -19,6 +19,9 @@
 //! circular standard deviation `sqrt(-2 ln R)`, `R` the length of the mean unit vector
 //! (Mardia and Jupp 2000, eq. 2.3.11; scipy's `circstd`). It does not depend on how the
 //! sensor was worn or which way the subject faced, which the mean orientation does.
+//!
+//! The trigonometry is the `libm` crate's, not the system's: glibc picks its `sin`, `cos`
+//! and `atan2` by CPU (with or without FMA), whose last bits can differ.
 
 /// How a sensor's yaw is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,29 +35,29 @@ pub enum YawSource {
 
 /// Roll and pitch (radians) of a gravity vector.
 pub fn roll_pitch_rad(g: [f64; 3]) -> (f64, f64) {
-    let roll = g[1].atan2(g[2]);
-    let pitch = (-g[0]).atan2((g[1] * g[1] + g[2] * g[2]).sqrt());
+    let roll = libm::atan2(g[1], g[2]);
+    let pitch = libm::atan2(-g[0], (g[1] * g[1] + g[2] * g[2]).sqrt());
     (roll, pitch)
 }
 
 /// Tilt-compensated heading (radians) of magnetometer reading `m` at the given roll and pitch.
 pub fn tilt_compensated_yaw_rad(m: [f64; 3], roll_rad: f64, pitch_rad: f64) -> f64 {
-    let (sin_roll, cos_roll) = roll_rad.sin_cos();
-    let (sin_pitch, cos_pitch) = pitch_rad.sin_cos();
+    let (sin_roll, cos_roll) = libm::sincos(roll_rad);
+    let (sin_pitch, cos_pitch) = libm::sincos(pitch_rad);
     let mx = m[0] * cos_pitch + m[1] * sin_roll * sin_pitch + m[2] * cos_roll * sin_pitch;
     let my = m[1] * cos_roll - m[2] * sin_roll;
-    (-my).atan2(mx)
+    libm::atan2(-my, mx)
 }
 
 /// Azimuth (radians) of gravity in the sensor's x-y plane.
 pub fn gravity_azimuth_rad(g: [f64; 3]) -> f64 {
-    g[1].atan2(g[0])
+    libm::atan2(g[1], g[0])
 }
 
 /// Circular mean (radians, in [-pi, pi]) of angles in radians; 0 for none.
 pub fn circular_mean_rad(angles: impl IntoIterator<Item = f64>) -> f64 {
-    let (sin_sum, cos_sum) = angles.into_iter().fold((0.0, 0.0), |(s, c), a| (s + a.sin(), c + a.cos()));
-    sin_sum.atan2(cos_sum)
+    let (sin_sum, cos_sum) = angles.into_iter().fold((0.0, 0.0), |(s, c), a| (s + libm::sin(a), c + libm::cos(a)));
+    libm::atan2(sin_sum, cos_sum)
 }
 
 /// Circular standard deviation (radians, >= 0) of angles in radians: `sqrt(-2 ln R)` with
@@ -63,12 +66,12 @@ pub fn circular_mean_rad(angles: impl IntoIterator<Item = f64>) -> f64 {
 pub fn circular_spread_rad(angles: impl IntoIterator<Item = f64>) -> f64 {
     let (mut sin_sum, mut cos_sum, mut n) = (0.0, 0.0, 0usize);
     for a in angles {
-        sin_sum += a.sin();
-        cos_sum += a.cos();
+        sin_sum += libm::sin(a);
+        cos_sum += libm::cos(a);
         n += 1;
     }
-    let resultant = (sin_sum.hypot(cos_sum) / n.max(1) as f64).min(1.0);
-    (-2.0 * resultant.ln()).sqrt()
+    let resultant = (libm::hypot(sin_sum, cos_sum) / n.max(1) as f64).min(1.0);
+    (-2.0 * libm::log(resultant)).sqrt()
 }
 
 /// The spread of roll and pitch (radians) over a window of raw acceleration samples
@@ -93,11 +96,11 @@ pub fn mean_angles_rad(gravity_mps2: [&[f64]; 3], mag: Option<[&[f64]; 3]>) -> [
             None => gravity_azimuth_rad(g),
         };
         for (sum, angle) in sums.iter_mut().zip([roll, pitch, yaw]) {
-            sum.0 += angle.sin();
-            sum.1 += angle.cos();
+            sum.0 += libm::sin(angle);
+            sum.1 += libm::cos(angle);
         }
     }
-    sums.map(|(s, c)| s.atan2(c))
+    sums.map(|(s, c)| libm::atan2(s, c))
 }
 
 #[cfg(test)]

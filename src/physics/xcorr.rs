@@ -10,7 +10,7 @@
 //!
 //! Tested against the naive O(W * lags) sum over many lengths and lags.
 
-use rustfft::FftPlanner;
+use rustfft::FftPlannerScalar;
 use rustfft::num_complex::Complex64;
 
 /// Correlations closer than this fraction of `sqrt(sum x^2 * sum y^2)` are ties.
@@ -21,8 +21,10 @@ pub const TIE_TOLERANCE: f64 = 1e-9;
 pub const TIE_FLOOR: f64 = 1e-12;
 
 /// Computes FFT cross-correlations; keeps its FFT plans, so reuse one per thread.
+/// Its plans are rustfft's scalar ones: the SIMD planner picks different algorithms on
+/// CPUs with and without AVX, and so different bits in the pseudo-labels.
 pub struct CrossCorrelator {
-    planner: FftPlanner<f64>,
+    planner: FftPlannerScalar<f64>,
     x_spectrum: Vec<Complex64>,
     y_spectrum: Vec<Complex64>,
 }
@@ -36,7 +38,7 @@ impl Default for CrossCorrelator {
 impl CrossCorrelator {
     /// A correlator with no plans yet.
     pub fn new() -> Self {
-        CrossCorrelator { planner: FftPlanner::new(), x_spectrum: Vec::new(), y_spectrum: Vec::new() }
+        CrossCorrelator { planner: FftPlannerScalar::new(), x_spectrum: Vec::new(), y_spectrum: Vec::new() }
     }
 
     /// `c[tau]` for `tau = -max_lag ..= max_lag` (index `tau + max_lag`) of two sequences of

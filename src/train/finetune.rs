@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -27,7 +26,7 @@ use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
-use crate::model::{Classifier, Encoder};
+use crate::model::{Classifier, Encoder, cross_entropy};
 use crate::output::{
     CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, remove_temporaries,
     require_finished,
@@ -406,7 +405,6 @@ fn classifier_epoch(
     training_device: &Device,
     epoch: usize,
 ) -> (ClassifierModel, f64) {
-    let loss_fn = CrossEntropyLossConfig::new().init(training_device);
     let positions: Vec<usize> = (0..drawn.len()).collect();
     let (order, mut masks, _) = epoch_randomness(config.seed, epoch, &positions, config.model.dropout);
     let mut loss_sum = 0.0;
@@ -420,7 +418,7 @@ fn classifier_epoch(
         let targets: Vec<i64> =
             windows.iter().map(|&i| set.classes[i].expect("drawn windows are labelled") as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch.len()]), training_device);
-        let loss = loss_fn.forward(model.classifier.forward(embedding), targets);
+        let loss = cross_entropy(model.classifier.forward(embedding), targets);
         loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * batch.len() as f64;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(config.finetune.learning_rate, model, grads);

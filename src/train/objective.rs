@@ -4,7 +4,6 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::log_sigmoid;
 use rand::Rng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::windows::{Normaliser, WindowSet};
 use crate::config::{LossWeights, Task};
 use crate::data::transform::{TransformConfig, Transformation, WindowShape, apply};
-use crate::model::{DropoutMasks, PretrainModel, masked_mse};
+use crate::model::{DropoutMasks, PretrainModel, binary_cross_entropy, masked_mse};
 
 /// A task and the label columns it predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,18 +169,6 @@ fn embed(model: &PretrainModel, inputs: Tensor<3>, dropout: Option<&mut DropoutM
     }
 }
 
-/// Mean binary cross-entropy of `logits` against 0/1 `labels`, computed from log-sigmoids
-/// so that large logits do not overflow.
-///
-/// # Shapes
-/// - `logits`, `labels`: `[n]`
-/// - returns: `[1]`
-pub fn binary_cross_entropy(logits: Tensor<1>, labels: Tensor<1>) -> Tensor<1> {
-    let positive = log_sigmoid(logits.clone()) * labels.clone();
-    let negative = log_sigmoid(-logits) * (-labels + 1.0);
-    -(positive + negative).mean()
-}
-
 /// The time-step mask (`[batch, time]`, 1 = zeroed) and the masked windows
 /// (`[batch, channels, time]`) of `batch`: each window loses `ratio` of its steps (at
 /// least one), drawn without replacement, on every channel.
@@ -244,28 +231,6 @@ mod tests {
 
     use super::*;
     use crate::data::config::SplitRole;
-
-    fn device() -> Device {
-        Device::flex()
-    }
-
-    #[test]
-    fn binary_cross_entropy_by_hand() {
-        // Logit 0: ln 2 whatever the label. Logit ln 3 (p = 3/4) on label 1: ln(4/3); on
-        // label 0: ln 4. Mean of the four: (2 ln 2 + ln(4/3) + ln 4) / 4.
-        let logits = Tensor::<1>::from_data([0.0, 0.0, 3f32.ln(), 3f32.ln()], &device());
-        let labels = Tensor::<1>::from_data([0.0, 1.0, 1.0, 0.0], &device());
-        let loss: f32 = binary_cross_entropy(logits, labels).into_scalar();
-        let expected = (2.0 * 2f32.ln() + (4f32 / 3.0).ln() + 4f32.ln()) / 4.0;
-        assert!((loss - expected).abs() < 1e-6, "{loss} vs {expected}");
-        // Huge logits stay finite.
-        let loss: f32 = binary_cross_entropy(
-            Tensor::from_data([200.0, -200.0], &device()),
-            Tensor::from_data([0.0, 1.0], &device()),
-        )
-        .into_scalar();
-        assert!((loss - 200.0).abs() < 1e-3, "{loss}");
-    }
 
     #[test]
     fn masked_batch_zeroes_ten_percent_of_steps_on_every_channel() {

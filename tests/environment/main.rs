@@ -1,7 +1,8 @@
-//! The tests that need something of the machine: a GPU adapter, or the complete datasets
-//! under `../shared/data/`. Where that is missing, a test shows as *ignored* in the summary
-//! and its reason is printed above it; `PIM_REQUIRE_GPU=1` and `PIM_REQUIRE_DATA=1` (set by
-//! CI, which has both) run it anyway, so that a missing GPU or archive fails there. A
+//! The tests that need something of the machine: a GPU adapter, QEMU's x86-64 emulator, or
+//! the complete datasets under `../shared/data/`. Where that is missing, a test shows as
+//! *ignored* in the summary and its reason is printed above it; `PIM_REQUIRE_GPU=1`,
+//! `PIM_REQUIRE_QEMU=1` and `PIM_REQUIRE_DATA=1` (set by CI, which has all three) run it
+//! anyway, so that a missing GPU, emulator or archive fails there. A
 //! custom harness (libtest-mimic), because the standard one can only ignore a test when it
 //! is compiled, not when the machine is looked at.
 
@@ -9,6 +10,7 @@
 #[allow(dead_code)] // shared with the integration tests, which use the rest
 mod common;
 
+mod cpus;
 mod dsads_full;
 mod gpu;
 mod usc_had_full;
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
             missing: gpu::missing(),
             run: gpu::one_pretraining_epoch,
         },
+        Check { name: "cpus::same_bytes_on_every_cpu", missing: cpus::missing(), run: cpus::same_bytes_on_every_cpu },
         Check {
             name: "dsads_full::full_dsads_gives_9120_windows_of_22_quantities",
             missing: dsads_full::missing(),

@@ -655,6 +655,22 @@ fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
 }
 
 #[test]
+fn inspecting_labels_before_any_run_says_to_make_them() {
+    let dir = tempfile::tempdir().unwrap();
+    pim()
+        .current_dir(dir.path())
+        .args(["inspect-labels", "--dataset", "dsads"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("runs/dsads/labels: does not exist; run `pim pseudo-label` first"));
+    // A labels folder of an interrupted run (no run.json) is named as such.
+    let labels = labels(dir.path());
+    std::fs::remove_file(labels.join("run.json")).unwrap();
+    inspect_labels_refuses(&labels, "is not a finished `pim pseudo-label` run");
+}
+
+#[test]
 fn classes_short_of_the_shots_are_one_notice_quiet_or_not() {
     let dir = tempfile::tempdir().unwrap();
     let run = |quiet: bool| {
@@ -694,9 +710,9 @@ fn the_dataset_chain_runs_by_name_with_default_folders() {
 
 #[test]
 fn every_simd_level_trains_to_the_same_bits() {
-    // pim's convolution kernels, pinned to each level this CPU has (PIM_SIMD), train a
-    // network and fine-tune a classifier to the same bytes. (Burn's dense layers and
-    // reductions choose their own code by CPU, and cannot be pinned this way.)
+    // pim's kernels (convolutions and dense layers), pinned to each level this CPU has
+    // (PIM_SIMD), train a network and fine-tune a classifier to the same bytes. What else
+    // picks its code by CPU is covered by the environment test `cpus`, under QEMU.
     use pim::model::conv::simd::SimdLevel;
     let dir = tempfile::tempdir().unwrap();
     let labels = labels(dir.path());

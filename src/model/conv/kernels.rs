@@ -1073,6 +1073,32 @@ mod tests {
             let got = (correlate(level, &input, &weight, None, true, s), weight_grad(level, &input, &g, w));
             assert!(got == reference, "{level:?} differs from the portable kernels");
         }
+        // The heads' dense layers: one window of `batch` samples, one tap.
+        for (batch, inputs, outputs) in [(64, 96, 256), (64, 256, 165), (7, 1024, 19)] {
+            let s =
+                Correlation { batch: 1, in_channels: inputs, in_len: batch, out_channels: outputs, kernel: 1, pad: 0 };
+            let (input, weight) = (random(&mut rng, batch * inputs), random(&mut rng, outputs * inputs));
+            let g = random(&mut rng, batch * outputs);
+            let w = WeightGrad {
+                batch: 1,
+                out_channels: outputs,
+                grad_len: batch,
+                in_channels: inputs,
+                x_len: batch,
+                kernel: 1,
+            };
+            let reference = (
+                correlate(SimdLevel::Portable, &input, &weight, None, false, s),
+                weight_grad(SimdLevel::Portable, &input, &g, w),
+            );
+            for level in levels() {
+                let got = (correlate(level, &input, &weight, None, false, s), weight_grad(level, &input, &g, w));
+                assert!(
+                    got == reference,
+                    "{level:?} differs from the portable kernels on a {inputs} -> {outputs} layer"
+                );
+            }
+        }
     }
 
     /// The documented summation order, in f32 with one rounding per term, as the kernels'

@@ -1,7 +1,7 @@
 //! Convolutions for the encoder and the masked-reconstruction decoder, on time-major
-//! tensors (`[batch, time, channels]`, which the direct kernels need): pim's own direct
-//! kernels on the CPU (flex), Burn's convolutions on other backends, or everywhere after
-//! [`use_burn_convolutions`] (to compare the two).
+//! tensors (`[batch, time, channels]`, which the direct kernels need), and the heads' dense
+//! layers: pim's own direct kernels on the CPU (flex), Burn's layers on other backends, or
+//! everywhere after [`use_burn_convolutions`] (to compare the two).
 
 pub mod kernels;
 pub mod op;
@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Dispatch, DispatchDevice, Flex};
+use burn::nn::Linear;
 use burn::nn::conv::{Conv1d, ConvTranspose1d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -30,7 +31,7 @@ pub fn use_burn_convolutions() {
 
 /// Whether the direct kernels run for `tensor`: on the flex CPU backend, unless
 /// [`use_burn_convolutions`] asked for Burn's.
-fn direct(tensor: &Tensor<3>) -> bool {
+fn direct<const D: usize>(tensor: &Tensor<D>) -> bool {
     let burn = *BURN_CONVOLUTIONS.get_or_init(|| false);
     !burn && matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
@@ -60,6 +61,30 @@ pub fn conv1d(conv: &Conv1d, x: Tensor<3>, with_relu: bool) -> Tensor<3> {
     let bias = bias_or_zeros(conv.bias.as_ref().map(|b| b.val()), weight.dims()[0], &x.device());
     let y = Dispatch::direct_conv1d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), false, with_relu);
     Tensor::from_dispatch(y)
+}
+
+/// `x W + b` of `linear`, then ReLU if `with_relu`. On the CPU it runs as a one-tap
+/// convolution along the batch, by the direct kernels, so that its sums (and its
+/// gradients') run in the same order on every CPU; Burn's matrix product picks its kernel
+/// and blocking by CPU.
+///
+/// # Shapes
+/// - `x`: `[batch, in]`
+/// - returns: `[batch, out]`
+pub fn dense(linear: &Linear, x: Tensor<2>, with_relu: bool) -> Tensor<2> {
+    if !direct(&x) {
+        let y = linear.forward(x);
+        return if with_relu { relu(y) } else { y };
+    }
+    let [batch, inputs] = x.dims();
+    // Linear's weight is [in, out]; a convolution's [out, in, kernel].
+    let weight = linear.weight.val().transpose();
+    let outputs = weight.dims()[0];
+    let weight = weight.reshape([outputs, inputs, 1]);
+    let bias = bias_or_zeros(linear.bias.as_ref().map(|b| b.val()), outputs, &x.device());
+    let x = x.reshape([1, batch, inputs]);
+    let y = Dispatch::direct_conv1d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), false, with_relu);
+    Tensor::<3>::from_dispatch(y).reshape([batch, outputs])
 }
 
 /// `conv_transpose(x) + bias`, then ReLU if `with_relu`, for a stride-1, unpadded `conv`.

@@ -14,7 +14,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex, TensorMetadata, backend_extension};
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::TensorData;
 
 use super::kernels::{Correlation, WeightGrad, correlate, weight_grad};
 use super::simd;
@@ -43,15 +43,19 @@ pub trait DirectConv: burn::backend::Backend {
 
     /// The gradient with respect to `weight`, given `x` and the output's gradient `grad`.
     fn direct_conv1d_weight_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>, transposed: bool) -> FloatTensor<Self>;
+
+    /// The gradient with respect to `bias`, given the output's gradient `grad` (`[batch,
+    /// len, out]`): its sum over windows and time, window by window.
+    fn direct_conv1d_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// A flex tensor laid out row-major (copied only if it is not already).
-pub(super) fn row_major(tensor: FlexTensor) -> FlexTensor {
+pub(in crate::model) fn row_major(tensor: FlexTensor) -> FlexTensor {
     if tensor.as_slice::<f32>().is_some() { tensor } else { tensor.to_contiguous() }
 }
 
 /// The values of a row-major f32 tensor, and its dimensions.
-pub(super) fn values(tensor: &FlexTensor) -> (&[f32], Vec<usize>) {
+pub(in crate::model) fn values(tensor: &FlexTensor) -> (&[f32], Vec<usize>) {
     let values = tensor.as_slice::<f32>().expect("direct convolutions take row-major f32 tensors");
     (values, tensor.shape().as_slice().to_vec())
 }
@@ -132,6 +136,24 @@ impl DirectConv for Flex {
         let dw = weight_grad(simd::level(), long, short, shape);
         tensor(dw, [shape.out_channels, shape.in_channels, kernel])
     }
+
+    fn direct_conv1d_bias_grad(grad: FlexTensor) -> FlexTensor {
+        let grad = row_major(grad);
+        let (grad, dims) = values(&grad);
+        let (len, channels) = (dims[1], dims[2]);
+        // One sum per window over time, then the windows' sums in order: plain adds in a
+        // fixed order (Burn's reductions add in lanes as wide as the CPU's vectors).
+        let mut total = vec![0f32; channels];
+        let mut window_sum = vec![0f32; channels];
+        for window in grad.chunks(len * channels) {
+            window_sum.fill(0.0);
+            for sample in window.chunks(channels) {
+                window_sum.iter_mut().zip(sample).for_each(|(s, &g)| *s += g);
+            }
+            total.iter_mut().zip(&window_sum).for_each(|(t, &s)| *t += s);
+        }
+        FlexTensor::from_data(TensorData::new(total, [channels]))
+    }
 }
 
 /// The backward pass of [`DirectConv::direct_conv1d`]: parents x, weight, bias.
@@ -153,9 +175,7 @@ impl<B: DirectConv> Backward<B, 3> for DirectConvBackward {
             None => grad,
         };
         if let Some(node) = node_bias {
-            let channels = grad.shape()[2];
-            let summed = B::float_sum_dim(B::float_sum_dim(grad.clone(), 1), 0);
-            grads.register::<B>(node.id, B::float_reshape(summed, Shape::new([channels])));
+            grads.register::<B>(node.id, B::direct_conv1d_bias_grad(grad.clone()));
         }
         if let Some(node) = node_x {
             grads.register::<B>(node.id, B::direct_conv1d_input_grad(grad.clone(), weight, transposed));
@@ -166,11 +186,12 @@ impl<B: DirectConv> Backward<B, 3> for DirectConvBackward {
     }
 }
 
-/// The gradient kernels, called on the autodiff backend: never differentiated again.
+/// Gradient kernels (of convolutions, of losses), called on the autodiff backend: never
+/// differentiated again.
 #[derive(Debug)]
-struct NotDifferentiated;
+pub(in crate::model) struct NotDifferentiated;
 
-impl<B: DirectConv> Backward<B, 0> for NotDifferentiated {
+impl<B: burn::backend::Backend> Backward<B, 0> for NotDifferentiated {
     type State = ();
 
     fn backward(self, _: Ops<(), 0>, _: &mut Gradients, _: &mut Checkpointer) {}
@@ -218,6 +239,11 @@ impl<B: DirectConv, C: CheckpointStrategy> DirectConv for Autodiff<B, C> {
 
     fn direct_conv1d_weight_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>, transposed: bool) -> FloatTensor<Self> {
         let output = B::direct_conv1d_weight_grad(x.into_primitive(), grad.into_primitive(), transposed);
+        NotDifferentiated.prepare::<C>([]).compute_bound().stateless(output)
+    }
+
+    fn direct_conv1d_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let output = B::direct_conv1d_bias_grad(grad.into_primitive());
         NotDifferentiated.prepare::<C>([]).compute_bound().stateless(output)
     }
 }
