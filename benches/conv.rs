@@ -1,7 +1,9 @@
 //! Benchmark: pim's direct convolution kernels against Burn's own convolution (im2col and
 //! a matrix product on flex), measured in the same run, on the encoder's three layers at
-//! DSADS shapes (batch 64): forward, input gradient and weight gradient. Prints one line
-//! per layer and pass with windows/s and the ratio to Burn.
+//! DSADS shapes (batch 64): forward, input gradient and weight gradient; then the heads'
+//! and classifier's dense layers, which run through the same kernels as one-tap
+//! convolutions along the batch, against Burn's matrix product. Prints one line per layer
+//! and pass with windows/s and the ratio to Burn.
 //!
 //! `cargo bench --bench conv` (set RAYON_NUM_THREADS to pin the thread count)
 
@@ -68,6 +70,37 @@ fn main() {
             direct * flops / 1e9,
             input_grad * flops / 1e9,
             wgrad * flops / 1e9,
+        );
+    }
+    // (batch, in, out): a pretext head's two layers, a transformation head's on its pairs,
+    // the classifier's two layers at the inference batch.
+    for (batch, cin, cout) in [(64, 96, 256), (64, 256, 165), (16, 96, 256), (256, 96, 1024), (256, 1024, 19)] {
+        let x = Tensor::<2>::random([batch, cin], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<2>::random([cin, cout], Distribution::Normal(0.0, 0.1), &device);
+        let xs: Vec<f32> = x.clone().into_data().try_to_vec().unwrap();
+        let ws: Vec<f32> = w.clone().transpose().into_data().try_to_vec().unwrap();
+        let g: Vec<f32> = vec![0.5; batch * cout];
+        let shape = Correlation { batch: 1, in_channels: cin, in_len: batch, out_channels: cout, kernel: 1, pad: 0 };
+        let per_batch = |rate: f64| rate * batch as f64 / BATCH as f64;
+        let burn = per_batch(rate(20, || {
+            let _ = x.clone().matmul(w.clone()).into_data();
+        }));
+        let direct = per_batch(rate(20, || {
+            let _ = correlate(level, &xs, &ws, None, false, shape);
+        }));
+        let input_shape =
+            Correlation { batch: 1, in_channels: cout, in_len: batch, out_channels: cin, kernel: 1, pad: 0 };
+        let input_grad = per_batch(rate(20, || {
+            let _ = correlate(level, &g, &ws, None, false, input_shape);
+        }));
+        let wshape =
+            WeightGrad { batch: 1, out_channels: cout, grad_len: batch, in_channels: cin, x_len: batch, kernel: 1 };
+        let wgrad = per_batch(rate(20, || {
+            let _ = weight_grad(level, &xs, &g, wshape);
+        }));
+        println!(
+            "dense {cin}->{cout} batch {batch}: burn forward {burn:.0} windows/s; direct forward {direct:.0} ({:.2}x), input grad {input_grad:.0}, weight grad {wgrad:.0}",
+            direct / burn,
         );
     }
 }

@@ -568,6 +568,39 @@ pub struct WeightGrad {
 /// x take about 0.4 MiB, well inside a 2 MiB L2 cache.
 const GRAD_WINDOWS_PER_PASS: usize = 8;
 
+/// [`weight_grad`] of a one-tap convolution (the dense layers): `dw[o, i] = sum_r g[r, o] *
+/// x[r, i]` over every sample `r` of every window, in order, which is a correlation of
+/// `x` transposed (time: input channel; channels: samples) by `g` transposed. The direct
+/// correlation's register tiles fit this shape; the general kernel's taps do not (it
+/// ran at a tenth of the forward pass's rate).
+fn one_tap_weight_grad(level: SimdLevel, x: &[f32], grad: &[f32], s: WeightGrad) -> Vec<f32> {
+    let samples = s.batch * s.grad_len;
+    let x_by_channel = transpose_rows(x, samples, s.in_channels);
+    let grad_by_channel = transpose_rows(grad, samples, s.out_channels);
+    let shape = Correlation {
+        batch: 1,
+        in_channels: samples,
+        in_len: s.in_channels,
+        out_channels: s.out_channels,
+        kernel: 1,
+        pad: 0,
+    };
+    // [in_channels, out_channels] -> [out_channels, in_channels, 1]
+    let by_input = correlate(level, &x_by_channel, &grad_by_channel, None, false, shape);
+    transpose_rows(&by_input, s.in_channels, s.out_channels)
+}
+
+/// `values` `[rows, columns]` as `[columns, rows]`.
+fn transpose_rows(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
+    let mut out = vec![0f32; values.len()];
+    for r in 0..rows {
+        for c in 0..columns {
+            out[c * rows + r] = values[r * columns + c];
+        }
+    }
+    out
+}
+
 /// Vectors of output channels and taps per register tile of [`weight_grad`], for a level
 /// and the number of 16-channel vectors the output has: up to 24 accumulators on AVX-512,
 /// 6 pairs of AVX2 registers elsewhere.
@@ -589,6 +622,9 @@ pub fn weight_grad(level: SimdLevel, x: &[f32], grad: &[f32], shape: WeightGrad)
     assert!(s.x_len + 1 >= s.grad_len + s.kernel, "weight_grad: x too short for {s:?}");
     assert_eq!(x.len(), s.batch * s.in_channels * s.x_len, "weight_grad: x of {s:?}");
     assert_eq!(grad.len(), s.batch * s.out_channels * s.grad_len, "weight_grad: grad of {s:?}");
+    if s.kernel == 1 && s.x_len == s.grad_len {
+        return one_tap_weight_grad(level, x, grad, s);
+    }
     let channel_vectors = s.out_channels.div_ceil(LANES);
     let (vectors, taps) = weight_grad_tile(level, channel_vectors);
     let channel_tiles = channel_vectors.div_ceil(vectors);
