@@ -14,6 +14,7 @@ use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::output::RUN_FILE;
 use crate::presets;
+use crate::progress::Progress;
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
 use crate::train::pretrain::{PretrainPaths, pretrain};
@@ -58,16 +59,20 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     config.finetune.shots = args.shots;
     let labels = args.out.join("labels");
 
-    eprintln!("[1/4] pseudo-labels -> {}", labels.display());
+    progress.line(&format!("[1/4] pseudo-labels -> {}", labels.display()));
     pseudo_label(&config, &args.data_dir, &labels, true, argv, &progress)?;
     let windows = WindowSource::Prepared(labels.clone());
     let mut starts = Vec::new();
     for method in [PretrainMethod::Pim, PretrainMethod::Masked] {
         let out = args.out.join(format!("pretrain-{}", method.name()));
         if out.join(RUN_FILE).is_file() {
-            eprintln!("[2/4] pre-training {}: reusing the finished run in {}", method.name(), out.display());
+            progress.line(&format!(
+                "[2/4] pre-training {}: reusing the finished run in {}",
+                method.name(),
+                out.display()
+            ));
         } else {
-            eprintln!("[2/4] pre-training {} -> {}", method.name(), out.display());
+            progress.line(&format!("[2/4] pre-training {} -> {}", method.name(), out.display()));
         }
         let mut method_config = config.clone();
         method_config.pretrain.method = method;
@@ -80,11 +85,11 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let mut rows = Vec::new();
     for (method, init) in starts {
         let out = args.out.join(format!("{method}-{}shot", args.shots));
-        eprintln!("[3/4] fine-tuning {method} at {} shots -> {}", args.shots, out.display());
+        progress.line(&format!("[3/4] fine-tuning {method} at {} shots -> {}", args.shots, out.display()));
         let paths = FinetunePaths { data: windows.clone(), init, out: out.clone() };
         let report = finetune(&config, &paths, args.backend, &progress)?;
         print_notices(&report.notices, quiet);
-        eprintln!("[4/4] evaluating {method} on the test subjects");
+        progress.line(&format!("[4/4] evaluating {method} on the test subjects"));
         let results = evaluate(&out, &windows, args.backend, &progress)?;
         rows.push((method, results.macro_f1, results.accuracy, results.windows));
     }
@@ -93,9 +98,9 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     for (method, f1, accuracy, windows) in rows {
         println!("| {method} | {} | {f1:.3} | {accuracy:.3} | {windows} |", args.shots);
     }
-    eprintln!(
+    progress.line(
         "The sample holds 2 windows per class and test subject: this table shows that the chain works, not which \
-         method is better. README.md's answer and results/ say what the complete datasets show."
+         method is better. README.md's answer and results/ say what the complete datasets show.",
     );
     Ok(())
 }

@@ -655,6 +655,29 @@ fn a_truncated_labels_file_is_refused_not_read_as_fewer_windows() {
 }
 
 #[test]
+fn the_demo_prints_its_table_and_quiet_means_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let demo = || {
+        let mut command = pim();
+        command.args(["demo", "--shots", "2", "--config"]).arg(fixture("dsads-tiny.json"));
+        command.arg("--data-dir").arg(fixture("dsads-tiny")).arg("--out").arg(&out);
+        command
+    };
+    let output = demo().arg("-q").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8(output.stdout).unwrap();
+    let methods: Vec<&str> = table.lines().skip(2).filter_map(|l| l.split(" | ").next()).collect();
+    assert_eq!(methods, ["| pim", "| masked", "| scratch"], "{table}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.lines().all(|l| l.starts_with("notice:")), "-q printed more than notices:\n{stderr}");
+    // A rerun reuses the finished stages and prints the same table.
+    let again = demo().output().unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), table);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reusing the finished run"));
+}
+
+#[test]
 fn inspecting_labels_before_any_run_says_to_make_them() {
     let dir = tempfile::tempdir().unwrap();
     pim()
