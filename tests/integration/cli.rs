@@ -457,6 +457,20 @@ fn finetune_from_a_method_not_yet_pretrained_says_which_command_makes_it() {
 }
 
 #[test]
+fn csv_separated_by_semicolons_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(&fixture("csv-tiny"), &data);
+    let file = data.join("recordings.csv");
+    fs::write(&file, fs::read_to_string(&file).unwrap().replace(',', ";")).unwrap();
+    pseudo_label(&fixture("csv-tiny.json"), &data, &dir.path().join("out"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("recordings.csv:1: has one column: its header is separated by ';', not commas"));
+}
+
+#[test]
 fn csv_with_a_duplicated_column_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -678,6 +678,31 @@ fn the_demo_prints_its_table_and_quiet_means_quiet() {
 }
 
 #[test]
+fn without_validation_subjects_the_scored_loss_is_not_called_validation() {
+    // The tiny fixture has no validation subject: the loss that picks the checkpoint is the
+    // training windows', and the progress line says so.
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels");
+    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).arg("-q").assert().success();
+    let output = pim()
+        .args(["pretrain", "--epochs", "1", "--config"])
+        .arg(fixture("dsads-tiny.json"))
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--data-dir")
+        .arg(fixture("dsads-tiny"))
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("epoch   1/1")).expect("an epoch line");
+    assert!(line.contains("training windows scored") && !line.contains("validation"), "{line}");
+    assert!(stderr.contains("no validation subjects: the checkpoint is chosen by training loss"), "{stderr}");
+}
+
+#[test]
 fn inspecting_labels_before_any_run_says_to_make_them() {
     let dir = tempfile::tempdir().unwrap();
     pim()

@@ -69,6 +69,16 @@ struct HeaderMap {
 }
 
 fn header_map(headers: &csv::StringRecord, path: &Path, config: &DatasetConfig) -> Result<HeaderMap> {
+    if headers.len() == 1
+        && let Some(separator) = [';', '\t', '|'].into_iter().find(|&c| headers[0].contains(c))
+    {
+        return Err(Error::bad_row(
+            path,
+            1,
+            format!("has one column: its header is separated by {separator:?}, not commas"),
+            "pim reads comma-separated files: write the file with commas between the columns",
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     if let Some(twice) = headers.iter().map(str::trim).find(|h| !seen.insert(*h)) {
         return Err(Error::bad_row(

@@ -8,6 +8,10 @@
 //! that is killed and started again with the same command resumes where it stopped and
 //! ends with the numbers an uninterrupted run would have.
 
+mod checkpoints;
+mod probe;
+mod resume;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,13 +20,19 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use checkpoints::choose_epochs;
+use checkpoints::{keep_checkpoints, kept_epochs};
+pub use probe::{nearest_centroid_macro_f1, probe};
+use resume::{
+    EPOCHS_DIR, MODEL_STATE_FILE, OPTIMIZER_STATE_FILE, ResumeState, drop_resume_weights, epoch_dir, read_resume_state,
+    read_term_names, remove_folder, save_epoch,
+};
+
 use super::backend::Backend;
-use super::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
-use super::metrics::ConfusionMatrix;
+use super::checkpoint::{load_module, load_optimizer};
 use super::objective::{Objective, TaskColumns, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
 use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
@@ -32,10 +42,9 @@ use crate::data::ChannelLayout;
 use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
-use crate::model::{Encoder, PretextTop, PretrainModel};
+use crate::model::{PretextTop, PretrainModel};
 use crate::output::{
-    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, rename_into_place,
-    require_finished,
+    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, require_finished,
 };
 use crate::output::{load_json, save_json};
 use crate::progress::Progress;
@@ -50,14 +59,6 @@ pub const METRICS_FILE: &str = "metrics.csv";
 /// whole under `staging/` and renamed, so a kill never leaves parts of two epochs), and
 /// `epochs/` until the run ends.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
-/// Under [`CHECKPOINT_DIR`]: the whole network after each epoch, until the run ends.
-const EPOCHS_DIR: &str = "epochs";
-/// Under [`CHECKPOINT_DIR`]: where an epoch's resume state is written before its rename.
-const STAGING_DIR: &str = "staging";
-/// The resume state's files in an `epoch-<n>/` folder.
-const STATE_FILE: &str = "state.json";
-const MODEL_STATE_FILE: &str = "model.bpk";
-const OPTIMIZER_STATE_FILE: &str = "optimizer.bpk";
 /// Every checkpoint rule's encoder, `<rule>.bpk`.
 pub const ENCODERS_DIR: &str = "encoders";
 /// The epoch each checkpoint rule kept.
@@ -98,12 +99,6 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// What is saved after every epoch to resume from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ResumeState {
-    history: Vec<EpochRecord>,
-}
-
 /// The outcome of a run.
 #[derive(Debug, Clone)]
 pub struct PretrainReport {
@@ -130,10 +125,60 @@ struct Inputs {
     pool: Vec<usize>,
     /// Windows scored for the validation loss.
     validation: Vec<usize>,
+    /// Whether those are held out (validation subjects), not the training windows.
+    held_out: bool,
     /// Labelled validation windows, for the probe.
     probe: Vec<usize>,
     normaliser: Normaliser,
     objective: Objective,
+}
+
+/// Take the run folder's lock and read its resume state under it; clear what the new run
+/// replaces (an earlier completion mark, temporaries, and on a fresh start what an earlier
+/// run kept), and write the config and normaliser. Called once the inputs are good, so a
+/// run refused for its inputs leaves the folder as it was.
+fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result<(RunLock, Option<ResumeState>)> {
+    let lock = RunLock::acquire(out)?;
+    // Read under the lock: another pim may have trained into the folder meanwhile.
+    let resume = read_resume_state(config, out)?;
+    remove_stale(out, &[RUN_FILE])?;
+    remove_temporaries(out)?;
+    if resume.is_none() {
+        // A fresh start: what an earlier run kept is not this run's (checkpoints.json would
+        // otherwise vouch for it at the end).
+        remove_stale(out, &[CHECKPOINTS_FILE, ENCODER_FILE, PRETRAIN_MODEL_FILE, TASKS_FILE])?;
+        remove_folder(&out.join(ENCODERS_DIR))?;
+        save_json(config, &out.join(CONFIG_FILE))?;
+    }
+    save_json(&inputs.normaliser, &out.join(NORMALISER_FILE))?;
+    let checkpoint_dir = out.join(CHECKPOINT_DIR);
+    std::fs::create_dir_all(checkpoint_dir.join(EPOCHS_DIR))
+        .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
+    Ok((lock, resume))
+}
+
+/// A fresh network and optimiser, or the last whole epoch's of `resume`, with the history.
+fn start_or_resume(
+    config: &PimConfig,
+    inputs: &Inputs,
+    resume: Option<ResumeState>,
+    out: &Path,
+    device: &Device,
+    progress: &dyn Progress,
+) -> Result<(PretrainModel, ModuleOptimizer, ResumeState)> {
+    let mut model = init_model(config, inputs.set.channels, &inputs.objective, device);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let Some(state) = resume else { return Ok((model, optimizer, ResumeState { history: Vec::new() })) };
+    let fix = "delete the run folder's checkpoint/ to start over";
+    let saved = epoch_dir(out, state.history.len());
+    // A run with every epoch trained has nothing to train on (and may have dropped its
+    // resume weights already).
+    if state.history.len() < config.pretrain.epochs {
+        model = load_module(model, &saved.join(MODEL_STATE_FILE), fix)?;
+        optimizer = load_optimizer(optimizer, &saved.join(OPTIMIZER_STATE_FILE))?;
+    }
+    progress.line(&format!("resuming {} after epoch {}", out.display(), state.history.len()));
+    Ok((model, optimizer, state))
 }
 
 /// Run pre-training with `config` (effective, flags applied) on `backend`.
@@ -145,69 +190,39 @@ pub fn pretrain(
 ) -> Result<PretrainReport> {
     let mut notices = Vec::new();
     let labels_dir = check_labels(config, paths, &mut notices)?;
-    let resume = read_resume_state(config, &paths.out)?;
     if paths.out.join(RUN_FILE).is_file()
-        && let Some(report) = finished_report(config, &paths.out, resume.as_ref())?
+        && let Some(report) = finished_report(config, &paths.out, read_resume_state(config, &paths.out)?.as_ref())?
     {
         return Ok(report);
     }
     let started = std::time::Instant::now();
     let mut inputs = read_inputs(config, paths, labels_dir, &mut notices, progress)?;
-    // Inputs are good: only now does the run folder get its files, under its lock, and
-    // without an earlier run's completion mark.
-    let _lock = RunLock::acquire(&paths.out)?;
-    remove_stale(&paths.out, &[RUN_FILE])?;
-    remove_temporaries(&paths.out)?;
-    if resume.is_none() {
-        // A fresh start: what an earlier run kept is not this run's (checkpoints.json would
-        // otherwise vouch for it at the end).
-        remove_stale(&paths.out, &[CHECKPOINTS_FILE, ENCODER_FILE, PRETRAIN_MODEL_FILE, TASKS_FILE])?;
-        remove_folder(&paths.out.join(ENCODERS_DIR))?;
-    }
-    if resume.is_none() {
-        save_json(config, &paths.out.join(CONFIG_FILE))?;
-    }
-    save_json(&inputs.normaliser, &paths.out.join(NORMALISER_FILE))?;
-    let checkpoint_dir = paths.out.join(CHECKPOINT_DIR);
-    std::fs::create_dir_all(checkpoint_dir.join(EPOCHS_DIR))
-        .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
-
+    let (_lock, resume) = prepare_run_folder(config, &paths.out, &inputs)?;
     let device = backend.device(config.seed)?;
     let training_device = device.clone().autodiff();
-    let mut model = init_model(config, inputs.set.channels, &inputs.objective, &training_device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let (mut state, resumed_after) = match resume {
-        Some(state) => {
-            let fix = "delete the run folder's checkpoint/ to start over";
-            let saved = epoch_dir(&paths.out, state.history.len());
-            // A run with every epoch trained has nothing to train on (and may have dropped
-            // its resume weights already).
-            if state.history.len() < config.pretrain.epochs {
-                model = load_module(model, &saved.join(MODEL_STATE_FILE), fix)?;
-                optimizer = load_optimizer(optimizer, &saved.join(OPTIMIZER_STATE_FILE))?;
-            }
-            let done = state.history.len();
-            progress.line(&format!("resuming {} after epoch {done}", paths.out.display()));
-            (state, done)
-        }
-        None => (ResumeState { history: Vec::new() }, 0),
-    };
+    let (mut model, mut optimizer, mut state) =
+        start_or_resume(config, &inputs, resume, &paths.out, &training_device, progress)?;
+    let resumed_after = state.history.len();
     for epoch in resumed_after + 1..=config.pretrain.epochs {
         let (next, record) =
             train_epoch(config, &mut inputs, model, &mut optimizer, (epoch, &paths.out), &device, progress)?;
         model = next;
         check_finite(&record, &inputs.objective.term_names(), &paths.out)?;
-        progress.line(&epoch_line(&record, config.pretrain.epochs, &inputs.objective.term_names()));
+        progress.line(&epoch_line(&record, config.pretrain.epochs, &inputs.objective.term_names(), inputs.held_out));
         state.history.push(record);
         save_epoch(&paths.out, &inputs.objective, &model, &optimizer, &state)?;
         // Tests interrupt here, at an exact epoch, instead of racing a timer with a kill.
         exit_here_if_asked(EXIT_AFTER_EPOCH_VAR, epoch);
     }
+    // Here, not where the checkpoints are kept: a rerun that finds them kept says it too.
+    if inputs.probe.is_empty() && config.pretrain.checkpoint == CheckpointRule::Probe {
+        notices.push("no labelled validation windows for the probe: it keeps the lowest validation loss".into());
+    }
     // A run killed after it kept its checkpoints (checkpoints.json, written last) but before
     // run.json only has its completion mark to write.
     let kept = match kept_epochs(config, &paths.out, &state)? {
         Some(kept) => kept,
-        None => keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device, &mut notices)?,
+        None => keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device)?,
     };
     remove_folder(&paths.out.join(CHECKPOINT_DIR).join(EPOCHS_DIR))?;
     let best_epoch = kept[&config.pretrain.checkpoint];
@@ -230,75 +245,6 @@ pub fn pretrain(
 /// The environment variable that makes pre-training exit (status 137, as if killed) right
 /// after saving the epoch it names: tests interrupt a run deterministically with it.
 pub const EXIT_AFTER_EPOCH_VAR: &str = "PIM_TEST_EXIT_AFTER_EPOCH";
-
-/// After an epoch: its metrics row, its snapshot, and everything a resume needs as one
-/// `epoch-<n>/` folder: written under `staging/`, renamed into place, and only then the
-/// previous epoch's folder removed. A kill at any instant leaves one whole epoch to
-/// resume from.
-fn save_epoch(
-    out: &Path,
-    objective: &Objective,
-    model: &PretrainModel,
-    optimizer: &ModuleOptimizer,
-    state: &ResumeState,
-) -> Result<()> {
-    let checkpoint_dir = out.join(CHECKPOINT_DIR);
-    let epoch = state.history.len();
-    write_metrics(&out.join(METRICS_FILE), &objective.term_names(), &state.history)?;
-    save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
-    let staging = checkpoint_dir.join(STAGING_DIR);
-    remove_folder(&staging)?;
-    std::fs::create_dir(&staging)
-        .map_err(|e| Error::io("create folder", &staging, "check the folder is writable", e))?;
-    save_module(model.clone(), &staging.join(MODEL_STATE_FILE))?;
-    save_optimizer(optimizer, &staging.join(OPTIMIZER_STATE_FILE))?;
-    save_json(state, &staging.join(STATE_FILE))?;
-    let saved = epoch_dir(out, epoch);
-    remove_folder(&saved)?;
-    rename_into_place(&staging, &saved)?;
-    for (other, _) in saved_epochs(out)?.into_iter().filter(|&(_, e)| e != epoch) {
-        remove_folder(&other)?;
-    }
-    Ok(())
-}
-
-/// Once a run is finished (`run.json` written), its last epoch's network and optimiser are
-/// of no further use: a rerun reads only the history. The optimiser's file is also the one
-/// artefact whose bytes vary between identical runs (Burn writes its tensors in hash-map
-/// order).
-fn drop_resume_weights(out: &Path, epoch: usize) -> Result<()> {
-    remove_stale(&epoch_dir(out, epoch), &[MODEL_STATE_FILE, OPTIMIZER_STATE_FILE])
-}
-
-/// The resume state's folder of `epoch` in the run folder `out`.
-fn epoch_dir(out: &Path, epoch: usize) -> PathBuf {
-    out.join(CHECKPOINT_DIR).join(format!("epoch-{epoch}"))
-}
-
-/// Every `epoch-<n>/` folder under `out`'s checkpoint folder, with its n.
-fn saved_epochs(out: &Path) -> Result<Vec<(PathBuf, usize)>> {
-    let dir = out.join(CHECKPOINT_DIR);
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read", &dir, "check the folder is readable", e))?;
-        let name = entry.file_name();
-        if let Some(epoch) = name.to_str().and_then(|n| n.strip_prefix("epoch-")).and_then(|n| n.parse().ok()) {
-            found.push((entry.path(), epoch));
-        }
-    }
-    Ok(found)
-}
-
-/// Remove `dir` and what it holds, if it exists.
-fn remove_folder(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::io("remove", dir, "check the folder is writable", e))
-        }
-        _ => Ok(()),
-    }
-}
 
 /// `run.json` of a finished pre-training (the caller adds the backend and this run's time).
 fn run_record(
@@ -355,14 +301,6 @@ fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>)
     }))
 }
 
-/// The loss term names of a `metrics.csv` (its `train_<term>` columns).
-fn read_term_names(path: &Path) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("read", path, "delete the run folder to start over", e))?;
-    let header = text.lines().next().unwrap_or_default();
-    Ok(header.split(',').filter_map(|c| c.strip_prefix("train_")).filter(|c| *c != "loss").map(String::from).collect())
-}
-
 /// The labels folder method `pim` learns from, checked against `config`.
 fn check_labels<'a>(
     config: &PimConfig,
@@ -393,29 +331,6 @@ fn check_labels<'a>(
     }
 }
 
-/// The resume state of an interrupted run in `out`, if any (its latest whole epoch),
-/// checked against `config`.
-fn read_resume_state(config: &PimConfig, out: &Path) -> Result<Option<ResumeState>> {
-    if out.join(CHECKPOINT_DIR).join(STATE_FILE).is_file() {
-        return Err(Error::Artefact {
-            path: out.join(CHECKPOINT_DIR),
-            problem: "holds the resume state of an older pim, which this one does not read".into(),
-            fix: "delete the run folder to start over".into(),
-        });
-    }
-    let Some(epoch) = saved_epochs(out)?.into_iter().map(|(_, epoch)| epoch).max() else { return Ok(None) };
-    let state_path = epoch_dir(out, epoch).join(STATE_FILE);
-    let run_config_path = out.join(CONFIG_FILE);
-    let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
-    check_same_groups(
-        &saved,
-        config,
-        &run_config_path,
-        &["seed", "dataset", "physics", "labels", "model", "pretrain"],
-    )?;
-    Ok(Some(load_json(&state_path, "delete the run folder's checkpoint/ to start over")?))
-}
-
 /// The windows (normalised unless the objective transforms them first), the pool trained
 /// on, the validation windows and the objective.
 fn read_inputs(
@@ -431,7 +346,8 @@ fn read_inputs(
     notices.extend(set.notices.iter().cloned());
     let train = set.indices_of(SplitRole::Train);
     let mut validation = set.indices_of(SplitRole::Validation);
-    if validation.is_empty() {
+    let held_out = !validation.is_empty();
+    if !held_out {
         notices.push("no validation subjects: the checkpoint is chosen by training loss".into());
         validation = train.clone();
     }
@@ -470,7 +386,7 @@ fn read_inputs(
     } else {
         set.normalise(&normaliser, paths.data.path())?;
     }
-    Ok(Inputs { set, pool, validation, probe, normaliser, objective })
+    Ok(Inputs { set, pool, validation, held_out, probe, normaliser, objective })
 }
 
 /// One epoch: a seeded shuffle of the pool, a step per batch, then the validation loss and
@@ -567,93 +483,6 @@ fn non_finite(out: &Path, epoch: usize, term: String, value: f64) -> Error {
     }
 }
 
-/// The epoch each rule keeps, given every epoch's figures.
-pub fn choose_epochs(history: &[EpochRecord], weights: &[f64]) -> BTreeMap<CheckpointRule, usize> {
-    let first_lowest = |score: &dyn Fn(&EpochRecord) -> f64| {
-        history
-            .iter()
-            .map(|r| (r.epoch, score(r)))
-            .fold((0, f64::INFINITY), |best, (e, s)| if s < best.1 { (e, s) } else { best })
-            .0
-    };
-    let lowest_total = first_lowest(&|r| r.validation_loss);
-    // A term improved if it fell below its first-epoch validation loss at some epoch.
-    let improving: Vec<bool> = (0..weights.len())
-        .map(|t| history.iter().skip(1).any(|r| r.validation_terms[t] < history[0].validation_terms[t]))
-        .collect();
-    let improving_total = if improving.iter().any(|&i| i) {
-        first_lowest(&|r| {
-            let kept: Vec<f64> = weights.iter().zip(&improving).map(|(&w, &i)| if i { w } else { 0.0 }).collect();
-            weighted_total(&kept, &r.validation_terms)
-        })
-    } else {
-        lowest_total
-    };
-    let probe = history
-        .iter()
-        .filter_map(|r| r.probe_macro_f1.map(|f| (r.epoch, f)))
-        .fold(None, |best: Option<(usize, f64)>, (e, f)| if best.is_none_or(|b| f > b.1) { Some((e, f)) } else { best })
-        .map_or(lowest_total, |(e, _)| e);
-    BTreeMap::from([
-        (CheckpointRule::LowestValidationLoss, lowest_total),
-        (CheckpointRule::LastEpoch, history.len()),
-        (CheckpointRule::ImprovingTasks, improving_total),
-        (CheckpointRule::Probe, probe),
-    ])
-}
-
-/// Write every rule's encoder (`encoders/<rule>.bpk`), the config's rule's encoder and whole
-/// network (`encoder.bpk`, `pretrain_model.bpk`), for PIM `tasks.json`, and last
-/// `checkpoints.json`.
-fn keep_checkpoints(
-    config: &PimConfig,
-    inputs: &Inputs,
-    history: &[EpochRecord],
-    out: &Path,
-    device: &Device,
-    notices: &mut Vec<String>,
-) -> Result<BTreeMap<CheckpointRule, usize>> {
-    let epochs_dir = out.join(CHECKPOINT_DIR).join(EPOCHS_DIR);
-    let kept = choose_epochs(history, &inputs.objective.term_weights());
-    if inputs.probe.is_empty() && config.pretrain.checkpoint == CheckpointRule::Probe {
-        notices.push("no labelled validation windows for the probe: it keeps the lowest validation loss".into());
-    }
-    let encoders = out.join(ENCODERS_DIR);
-    std::fs::create_dir_all(&encoders)
-        .map_err(|e| Error::io("create folder", &encoders, "check the folder is writable", e))?;
-    let fix = "delete the run folder to start over: its per-epoch checkpoints are incomplete";
-    for (rule, &epoch) in &kept {
-        let snapshot = epochs_dir.join(format!("{epoch}.bpk"));
-        let model = load_module(init_model(config, inputs.set.channels, &inputs.objective, device), &snapshot, fix)?;
-        save_module(model.encoder.clone(), &encoders.join(format!("{}.bpk", rule.name())))?;
-        if *rule == config.pretrain.checkpoint {
-            save_module(model.encoder.clone(), &out.join(ENCODER_FILE))?;
-            save_module(model, &out.join(PRETRAIN_MODEL_FILE))?;
-        }
-    }
-    if let Objective::Physics { tasks, .. } = &inputs.objective {
-        save_json(tasks, &out.join(TASKS_FILE))?;
-    }
-    // Last, as the mark that every file above is written: a rerun then trusts them, and the
-    // per-epoch snapshots can go.
-    let by_name: BTreeMap<&str, usize> = kept.iter().map(|(rule, &epoch)| (rule.name(), epoch)).collect();
-    save_json(&by_name, &out.join(CHECKPOINTS_FILE))?;
-    Ok(kept)
-}
-
-/// The epoch each rule kept, where a run in `out` with every epoch of `state` trained
-/// already wrote them (`checkpoints.json`, the last file of [`keep_checkpoints`]).
-fn kept_epochs(config: &PimConfig, out: &Path, state: &ResumeState) -> Result<Option<BTreeMap<CheckpointRule, usize>>> {
-    let checkpoints = out.join(CHECKPOINTS_FILE);
-    if state.history.len() < config.pretrain.epochs || !checkpoints.is_file() {
-        return Ok(None);
-    }
-    let by_name: BTreeMap<String, usize> = load_json(&checkpoints, "delete the run folder to start over")?;
-    let kept: BTreeMap<CheckpointRule, usize> =
-        CheckpointRule::ALL.into_iter().filter_map(|rule| by_name.get(rule.name()).map(|&e| (rule, e))).collect();
-    Ok(kept.contains_key(&config.pretrain.checkpoint).then_some(kept))
-}
-
 /// Running sums of each loss term over an epoch, weighted by example counts.
 struct TermSums {
     sums: Vec<f64>,
@@ -742,167 +571,18 @@ fn evaluate(
     sums.means()
 }
 
-/// Macro-F1 of a nearest-centroid probe of the frozen `encoder` on the labelled `windows`:
-/// each class's windows are split in two halves by a seeded shuffle, and each half is
-/// classified by the nearest class centroid (cosine) of the other half. A quick, training-free
-/// measure of how well the embedding separates the activities.
-pub fn probe(encoder: &Encoder, set: &WindowSet, windows: &[usize], seed: u64, device: &Device) -> f64 {
-    let width = encoder.embedding_size();
-    let mut embeddings = Vec::with_capacity(windows.len() * width);
-    for batch in windows.chunks(256) {
-        let values: Vec<f32> =
-            encoder.forward(set.batch(batch, device)).into_data().try_to_vec().expect("f32 embeddings");
-        embeddings.extend(values.into_iter().map(f64::from));
-    }
-    let classes: Vec<usize> = windows.iter().map(|&i| set.classes[i].expect("probe windows are labelled")).collect();
-    nearest_centroid_macro_f1(&embeddings, width, &classes, seed)
-}
-
-/// The probe of [`probe`] on `embeddings` (`[windows, width]`, row-major) of windows of
-/// `classes`.
-pub fn nearest_centroid_macro_f1(embeddings: &[f64], width: usize, classes: &[usize], seed: u64) -> f64 {
-    let unit: Vec<Vec<f64>> = embeddings
-        .chunks(width)
-        .map(|e| {
-            let norm = e.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-            e.iter().map(|v| v / norm).collect()
-        })
-        .collect();
-    let n_classes = classes.iter().max().map_or(0, |&c| c + 1);
-    let mut half = vec![0usize; classes.len()];
-    for class in 0..n_classes {
-        let mut members: Vec<usize> = (0..classes.len()).filter(|&k| classes[k] == class).collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(class as u64);
-        members.shuffle(&mut rng);
-        for (j, &k) in members.iter().enumerate() {
-            half[k] = j % 2;
-        }
-    }
-    // Unit centroids of each class in each half (None where a half holds none of it).
-    let centroids: Vec<[Option<Vec<f64>>; 2]> = (0..n_classes)
-        .map(|class| {
-            [0, 1].map(|h| {
-                let members: Vec<&Vec<f64>> =
-                    (0..classes.len()).filter(|&k| classes[k] == class && half[k] == h).map(|k| &unit[k]).collect();
-                (!members.is_empty()).then(|| {
-                    let sum: Vec<f64> = (0..width).map(|d| members.iter().map(|m| m[d]).sum::<f64>()).collect();
-                    let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-                    sum.iter().map(|v| v / norm).collect()
-                })
-            })
-        })
-        .collect();
-    let predicted: Vec<usize> = (0..classes.len())
-        .map(|k| {
-            let other = 1 - half[k];
-            let cosine = |c: &Vec<f64>| c.iter().zip(&unit[k]).map(|(a, b)| a * b).sum::<f64>();
-            (0..n_classes)
-                .filter_map(|c| centroids[c][other].as_ref().map(|centroid| (c, cosine(centroid))))
-                .fold(
-                    None,
-                    |best: Option<(usize, f64)>, (c, s)| if best.is_none_or(|b| s > b.1) { Some((c, s)) } else { best },
-                )
-                .map_or(classes[k], |(c, _)| c)
-        })
-        .collect();
-    ConfusionMatrix::new(n_classes, classes, &predicted).macro_f1()
-}
-
-fn epoch_line(record: &EpochRecord, epochs: usize, terms: &[String]) -> String {
+/// One epoch's progress line. Without validation subjects (`held_out` false) the scored loss
+/// is the training windows' without dropout, and is named so.
+fn epoch_line(record: &EpochRecord, epochs: usize, terms: &[String], held_out: bool) -> String {
     let parts: Vec<String> = terms.iter().zip(&record.train_terms).map(|(t, l)| format!("{t} {l:.3}")).collect();
     let probe = record.probe_macro_f1.map(|f| format!("  probe {f:.3}")).unwrap_or_default();
+    let scored = if held_out { "validation" } else { "training windows scored" };
     format!(
-        "epoch {:>3}/{epochs}  train {:.4} ({})  validation {:.4}{probe}  {:.0} windows/s",
+        "epoch {:>3}/{epochs}  train {:.4} ({})  {scored} {:.4}{probe}  {:.0} windows/s",
         record.epoch,
         record.train_loss,
         parts.join(", "),
         record.validation_loss,
         record.windows_per_second
     )
-}
-
-fn write_metrics(path: &Path, task_names: &[String], history: &[EpochRecord]) -> Result<()> {
-    let mut header = vec!["epoch".to_string(), "train_loss".into()];
-    header.extend(task_names.iter().map(|t| format!("train_{t}")));
-    header.push("validation_loss".into());
-    header.extend(task_names.iter().map(|t| format!("validation_{t}")));
-    header.extend(["probe_macro_f1".into(), "windows_per_second".into(), "seconds".into()]);
-    let mut text = header.join(",") + "\n";
-    for r in history {
-        let mut row = vec![r.epoch.to_string(), r.train_loss.to_string()];
-        row.extend(r.train_terms.iter().map(f64::to_string));
-        row.push(r.validation_loss.to_string());
-        row.extend(r.validation_terms.iter().map(f64::to_string));
-        row.push(r.probe_macro_f1.map(|f| f.to_string()).unwrap_or_default());
-        row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
-        text += &(row.join(",") + "\n");
-    }
-    crate::output::save_text(path, &text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(epoch: usize, terms: [f64; 2], probe: Option<f64>) -> EpochRecord {
-        EpochRecord {
-            epoch,
-            train_loss: 0.0,
-            train_terms: vec![0.0; 2],
-            validation_loss: terms[0] + terms[1],
-            validation_terms: terms.to_vec(),
-            probe_macro_f1: probe,
-            windows_per_second: 1.0,
-            seconds: 1.0,
-        }
-    }
-
-    #[test]
-    fn each_rule_keeps_its_epoch() {
-        // Term 0 only rises (as PIM's angle task on DSADS); term 1 falls to epoch 3, then
-        // rises. Totals: 3.0, 3.2, 3.3, 3.9: lowest at epoch 1. Without term 0: 2.0, 1.7,
-        // 1.5, 1.9: lowest at epoch 3. The probe is best at epoch 2; the last epoch is 4.
-        let history = vec![
-            record(1, [1.0, 2.0], Some(0.1)),
-            record(2, [1.5, 1.7], Some(0.5)),
-            record(3, [1.8, 1.5], Some(0.4)),
-            record(4, [2.0, 1.9], None),
-        ];
-        let kept = choose_epochs(&history, &[1.0, 1.0]);
-        assert_eq!(kept[&CheckpointRule::LowestValidationLoss], 1);
-        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 3);
-        assert_eq!(kept[&CheckpointRule::Probe], 2);
-        assert_eq!(kept[&CheckpointRule::LastEpoch], 4);
-        // A term of weight 0 has no say in the improving-tasks rule.
-        let kept = choose_epochs(&history, &[1.0, 0.0]);
-        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 1, "only term 1 improved, and it weighs nothing");
-    }
-
-    #[test]
-    fn no_improving_term_falls_back_to_the_total_and_no_probe_too() {
-        let history = vec![record(1, [1.0, 1.0], None), record(2, [1.1, 1.2], None)];
-        let kept = choose_epochs(&history, &[1.0, 1.0]);
-        assert_eq!(kept[&CheckpointRule::ImprovingTasks], 1);
-        assert_eq!(kept[&CheckpointRule::Probe], 1);
-    }
-
-    #[test]
-    fn probe_of_separated_classes_is_perfect_and_of_identical_embeddings_is_not() {
-        // Three classes along three axes, four windows each, slightly jittered.
-        let classes: Vec<usize> = (0..12).map(|k| k % 3).collect();
-        let separated: Vec<f64> = classes
-            .iter()
-            .enumerate()
-            .flat_map(|(k, &c)| (0..3).map(move |d| if d == c { 1.0 } else { 0.01 * k as f64 }))
-            .collect();
-        assert_eq!(nearest_centroid_macro_f1(&separated, 3, &classes, 0), 1.0);
-        // Identical embeddings: every window goes to the first class.
-        let identical = vec![1.0; 12 * 3];
-        let f1 = nearest_centroid_macro_f1(&identical, 3, &classes, 0);
-        assert!(
-            (f1 - (0.5 / 3.0)).abs() < 1e-12,
-            "one class at recall 1, precision 1/3: F1 0.5 of 3 classes, got {f1}"
-        );
-    }
 }
