@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check `pim export` both ways: pre-train and fine-tune on the bundled sample with the pim
 binary, export the fine-tuned run as safetensors, load it into the PyTorch module below
-(the one docs/handoff.md shows) with load_state_dict(strict=True), and compare its embeddings and
+(the one docs/export.md shows) with load_state_dict(strict=True), and compare its embeddings and
 class predictions with `pim embed` and `pim eval` on the same windows.
 
     pip install torch safetensors numpy      (a CPU-only torch is enough)
@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 
-# --- the module of docs/handoff.md -----------------------------------------
+# --- the module of docs/export.md -----------------------------------------
 class Encoder(nn.Module):
     """pim's encoder: z-normalisation, three unpadded Conv1d + ReLU blocks, max over time."""
 

@@ -8,7 +8,7 @@
 //! baseline) and fine-tuning; [`eval`] scores predictions; [`grid`] runs and reports
 //! experiment grids; [`cli`] is the command line. Imports run one way, in that order, with
 //! [`config`] (the config file's schema) between `physics` and `labels`, and [`error`],
-//! [`output`] (the run folder's files) and [`progress`] below everything. `docs/method.md` is
+//! [`run_folder`] (the run folder's files) and [`progress`] below everything. `docs/method.md` is
 //! the specification every choice follows.
 
 pub mod cli;
@@ -19,10 +19,10 @@ pub mod eval;
 pub mod grid;
 pub mod labels;
 pub mod model;
-pub mod output;
 pub mod physics;
 pub mod presets;
 pub mod progress;
+pub mod run_folder;
 pub mod train;
 
 pub use config::PimConfig;

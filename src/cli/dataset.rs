@@ -137,41 +137,41 @@ pub fn pretrain_stage(method: PretrainMethod) -> String {
     format!("pretrain-{}", method.name())
 }
 
-/// Where fine-tuning starts with `--dataset`: a pre-training run of the preset, or scratch.
+/// Where fine-tuning starts with `--dataset` (`--from`): a pre-training run of the preset, or scratch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub enum FinetuneFrom {
     /// The encoder of `runs/<name>/pretrain-<method>`.
     Pretrained(PretrainMethod),
     /// Random weights.
     Scratch,
 }
 
-impl std::str::FromStr for Start {
+impl std::str::FromStr for FinetuneFrom {
     type Err = String;
 
     fn from_str(text: &str) -> std::result::Result<Self, String> {
         match text {
-            "scratch" => Ok(Start::Scratch),
+            "scratch" => Ok(FinetuneFrom::Scratch),
             method => method
                 .parse()
-                .map(Start::Pretrained)
+                .map(FinetuneFrom::Pretrained)
                 .map_err(|_| format!("{text:?} is neither a pre-training method (pim, masked, transform) nor scratch")),
         }
     }
 }
 
-impl Start {
+impl FinetuneFrom {
     /// As on the command line and in run folder names.
     pub fn name(self) -> &'static str {
         match self {
-            Start::Pretrained(method) => method.name(),
-            Start::Scratch => "scratch",
+            FinetuneFrom::Pretrained(method) => method.name(),
+            FinetuneFrom::Scratch => "scratch",
         }
     }
 
     /// The pre-training run folder it names under the preset's runs, which must exist.
     pub fn run_dir(self, preset: &Preset) -> Result<Option<PathBuf>> {
-        let Start::Pretrained(method) = self else { return Ok(None) };
+        let FinetuneFrom::Pretrained(method) = self else { return Ok(None) };
         let dir = preset.run_dir(&pretrain_stage(method));
         if !dir.is_dir() {
             let fix = format!(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::dataset::{DataArgs, Start, finetune_runs, finetune_stage};
+use super::dataset::{DataArgs, FinetuneFrom, finetune_runs, finetune_stage};
 use super::progress::{StderrProgress, print_notices};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -25,7 +25,7 @@ pub struct EvalArgs {
     /// With --dataset: the fine-tuning run's start (pim, masked, transform, scratch; default
     /// the preset's pretrain.method).
     #[arg(long, requires = "dataset")]
-    pub from: Option<Start>,
+    pub from: Option<FinetuneFrom>,
     /// With --dataset: the fine-tuning run's shots (default the preset's finetune.shots).
     #[arg(long, requires = "dataset", allow_hyphen_values = true)]
     pub shots: Option<Shots>,
@@ -47,7 +47,7 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         (Some(run), _) => run.clone(),
         (None, Some(preset)) => {
             let config = preset.config();
-            let start = args.from.unwrap_or(Start::Pretrained(config.pretrain.method));
+            let start = args.from.unwrap_or(FinetuneFrom::Pretrained(config.pretrain.method));
             let shots = args.shots.unwrap_or(config.finetune.shots);
             let run = preset.run_dir(&finetune_stage(start.name(), shots, args.seed.unwrap_or(config.seed)));
             if !run.is_dir() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::dataset::{ConfigArgs, DataArgs, Resolved, Start, finetune_stage, out_or_default};
+use super::dataset::{ConfigArgs, DataArgs, FinetuneFrom, Resolved, finetune_stage, out_or_default};
 use super::progress::{StderrProgress, print_notices};
 use crate::config::CheckpointRule;
 use crate::config::PimConfig;
@@ -37,7 +37,7 @@ pub struct FinetuneArgs {
     /// With --dataset: start from runs/<name>/pretrain-<METHOD> (pim, masked, transform), or
     /// from `scratch`; default pretrain.method of the config.
     #[arg(long)]
-    pub from: Option<Start>,
+    pub from: Option<FinetuneFrom>,
     /// The encoder another checkpoint rule kept (lowest_validation_loss, last_epoch,
     /// improving_tasks, probe) instead of the run's encoder.bpk.
     #[arg(long, value_parser = parse_rule)]
@@ -89,8 +89,8 @@ fn start_of(args: &FinetuneArgs, config: &PimConfig, preset: Option<&Preset>) ->
     }
     let start = match (args.from, preset) {
         (Some(_), None) => return Err(command_line("--from", "needs --dataset", "give --init RUN_DIR instead")),
-        (from, Some(_)) => from.unwrap_or(Start::Pretrained(config.pretrain.method)),
-        (None, None) => Start::Scratch,
+        (from, Some(_)) => from.unwrap_or(FinetuneFrom::Pretrained(config.pretrain.method)),
+        (None, None) => FinetuneFrom::Scratch,
     };
     let run = match preset {
         Some(preset) => start.run_dir(preset)?,

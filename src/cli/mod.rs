@@ -4,9 +4,9 @@
 mod dataset;
 mod demo;
 mod eval;
+mod export;
 mod finetune;
 mod grid;
-mod handoff;
 mod pretrain;
 mod progress;
 mod pseudo_label;
@@ -16,16 +16,16 @@ use clap::{Parser, Subcommand};
 pub use dataset::{ConfigArgs, DataArgs, DatasetsArgs};
 pub use demo::DemoArgs;
 pub use eval::EvalArgs;
+pub use export::{EmbedArgs, ExportArgs};
 pub use finetune::FinetuneArgs;
 pub use grid::{GridArgs, ReportArgs};
-pub use handoff::{EmbedArgs, ExportArgs};
 pub use pretrain::PretrainArgs;
 pub use pseudo_label::{InspectLabelsArgs, PseudoLabelArgs};
 
 use crate::error::{Error, Result};
 use crate::model::conv::simd::{SimdLevel, pin_level};
 use crate::model::conv::use_burn_convolutions;
-use crate::output::PIM_COMMIT;
+use crate::run_folder::PIM_COMMIT;
 use crate::train::backend::Backend;
 
 /// What `pim --version` prints after the name: the version and the commit that built it.
@@ -87,8 +87,8 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
         Command::Demo(args) => demo::run(&args, cli.quiet, argv),
         Command::Grid(args) => grid::run_grid(&args, cli.quiet, argv),
         Command::Report(args) => grid::run_report(&args, cli.quiet),
-        Command::Embed(args) => handoff::run_embed(&args, cli.quiet),
-        Command::Export(args) => handoff::run_export(&args, cli.quiet),
+        Command::Embed(args) => export::run_embed(&args, cli.quiet),
+        Command::Export(args) => export::run_export(&args, cli.quiet),
         Command::Datasets(args) => dataset::run_datasets(&args),
     }
 }

@@ -25,7 +25,7 @@ use super::config::DatasetConfig;
 use super::recording::Recording;
 use super::window::Window;
 use crate::error::{Error, Result};
-use crate::output::StagedOutputs;
+use crate::run_folder::StagedOutputs;
 
 /// The samples of every window.
 pub const WINDOWS_FILE: &str = "windows.npy";
@@ -179,7 +179,7 @@ fn read_sums(dir: &Path, index_path: &Path, windows: usize) -> Result<WindowSums
             fix: again.into(),
         });
     }
-    let sums: WindowSums = crate::output::load_json(&path, again)?;
+    let sums: WindowSums = crate::run_folder::load_json(&path, again)?;
     let bytes = std::fs::read(index_path).map_err(|e| Error::io("read", index_path, again, e))?;
     if WindowSums::of_index(&bytes) != sums.index {
         return Err(Error::Artefact {

@@ -2,6 +2,6 @@
 //! embeddings and weights to Python.
 
 pub mod evaluate;
-pub mod handoff;
+pub mod export;
 
 pub use crate::train::metrics::{ClassScores, ConfusionMatrix};

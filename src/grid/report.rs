@@ -20,7 +20,7 @@ use super::summary::{Comparison, Row, Score, Summary, summarise};
 use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::output::StagedOutputs;
+use crate::run_folder::StagedOutputs;
 
 /// A Markdown table: one row per arm of `rows`, one column per shot count, `mean ± sd` of
 /// `score`, the best mean of each column in bold, and `(n=k)` where fewer cells are in

@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::io::read_label_rows;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
-use crate::output::{load_json, require_finished, save_text};
+use crate::run_folder::{load_json, require_finished, save_text};
 
 /// Entropy of a discrete variable, in bits (plug-in estimate).
 pub fn entropy(values: &[usize]) -> f64 {

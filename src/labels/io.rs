@@ -10,7 +10,7 @@ use ndarray::ArrayView2;
 
 use crate::data::prepared::{KEY_COLUMNS, KeyedRow, WindowInfo, keyed_rows, open_keyed_table};
 use crate::error::{Error, Result};
-use crate::output::{RUN_FILE, load_json};
+use crate::run_folder::{RUN_FILE, load_json};
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,8 +22,8 @@ use crate::config::Task;
 use crate::data::config::SplitRole;
 use crate::data::{DatasetConfig, PreparedWindows, Recording, Window, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
-use crate::output::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, StagedOutputs};
 use crate::progress::Progress;
+use crate::run_folder::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, StagedOutputs};
 
 /// What a run did, for the summary line and the benchmark.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::output::{rename_into_place as finish, temporary_path as temporary};
+use crate::run_folder::{rename_into_place as finish, temporary_path as temporary};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::Tensor;

@@ -27,12 +27,12 @@ use crate::data::config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Encoder, cross_entropy};
-use crate::output::{
+use crate::progress::Progress;
+use crate::run_folder::{
     CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, remove_temporaries,
     require_finished,
 };
-use crate::output::{load_json, save_json, save_text};
-use crate::progress::Progress;
+use crate::run_folder::{load_json, save_json, save_text};
 
 /// The fine-tuned encoder and classifier, read by `pim eval`.
 pub const MODEL_FILE: &str = "model.bpk";

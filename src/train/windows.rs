@@ -281,7 +281,8 @@ impl WindowSet {
 /// split aside: windows do not depend on it).
 fn check_prepared_config(dir: &Path, config: &PimConfig) -> Result<()> {
     let path = dir.join("config.json");
-    let saved: PimConfig = crate::output::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
+    let saved: PimConfig =
+        crate::run_folder::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
     let without_split = |c: &PimConfig| {
         let mut dataset = serde_json::to_value(&c.dataset).expect("serialises");
         dataset.as_object_mut().expect("an object").remove("split");
@@ -448,7 +449,7 @@ mod tests {
             start: 0,
         };
         let prepared = PreparedWindows { samples, index: vec![info("p1"), info("p2"), info("p1")] };
-        let mut outputs = crate::output::StagedOutputs::new(dir.path()).unwrap();
+        let mut outputs = crate::run_folder::StagedOutputs::new(dir.path()).unwrap();
         prepared.write(&mut outputs).unwrap();
         outputs.commit().unwrap();
         let mapped = WindowSet {

@@ -7,9 +7,9 @@
 mod common;
 
 mod cli;
+mod export;
 mod golden;
 mod grid;
-mod handoff;
 mod layout;
 mod pipeline;
 mod readers;

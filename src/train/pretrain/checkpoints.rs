@@ -13,7 +13,7 @@ use super::{
 };
 use crate::config::{CheckpointRule, PimConfig};
 use crate::error::{Error, Result};
-use crate::output::{load_json, save_json};
+use crate::run_folder::{load_json, save_json};
 use crate::train::checkpoint::{load_module, save_module};
 use crate::train::objective::Objective;
 

@@ -43,11 +43,11 @@ use crate::data::config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{PretextTop, PretrainModel};
-use crate::output::{
+use crate::progress::Progress;
+use crate::run_folder::{
     CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, require_finished,
 };
-use crate::output::{load_json, save_json};
-use crate::progress::Progress;
+use crate::run_folder::{load_json, save_json};
 
 /// The best encoder, loaded by `pim finetune --init`.
 pub const ENCODER_FILE: &str = "encoder.bpk";

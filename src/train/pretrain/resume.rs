@@ -10,7 +10,7 @@ use super::{CHECKPOINT_DIR, EpochRecord, METRICS_FILE};
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::model::PretrainModel;
-use crate::output::{CONFIG_FILE, load_json, remove_stale, rename_into_place, save_json};
+use crate::run_folder::{CONFIG_FILE, load_json, remove_stale, rename_into_place, save_json};
 use crate::train::check_same_groups;
 use crate::train::checkpoint::{save_module, save_optimizer};
 use crate::train::objective::Objective;
@@ -146,5 +146,5 @@ fn write_metrics(path: &Path, task_names: &[String], history: &[EpochRecord]) ->
         row.extend([format!("{:.1}", r.windows_per_second), format!("{:.3}", r.seconds)]);
         text += &(row.join(",") + "\n");
     }
-    crate::output::save_text(path, &text)
+    crate::run_folder::save_text(path, &text)
 }

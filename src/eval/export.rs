@@ -7,7 +7,7 @@
 //!   (`Conv1d.weight` is `[out, in, kernel]`, `ConvTranspose1d.weight` `[in, out, kernel]`,
 //!   `Linear.weight` `[out, in]`: Burn's own adapter transposes the linear layers), the
 //!   normaliser as the tensors `encoder.mean` and `encoder.std`, and the config as metadata.
-//!   docs/handoff.md shows the 20-line PyTorch module that loads it with
+//!   docs/export.md shows the 20-line PyTorch module that loads it with
 //!   `load_state_dict(strict=True)`; `scripts/check_export.py` checks that it reproduces
 //!   `pim embed` on the bundled sample.
 
@@ -23,9 +23,9 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
 use crate::model::PretrainModel;
-use crate::output::StagedOutputs;
-use crate::output::{load_json, require_finished};
 use crate::progress::Progress;
+use crate::run_folder::StagedOutputs;
+use crate::run_folder::{load_json, require_finished};
 use crate::train::NORMALISER_FILE;
 use crate::train::backend::Backend;
 use crate::train::checkpoint::load_module;

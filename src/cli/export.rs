@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::DataArgs;
 use super::progress::StderrProgress;
 use crate::error::Result;
-use crate::eval::handoff::{embed, export};
+use crate::eval::export::{embed, export};
 use crate::train::backend::Backend;
 
 /// Arguments of `pim embed`.
