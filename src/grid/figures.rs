@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::run::Cell;
 use super::stats::Paired;
-use super::summary::{Comparison, Row, Score, Summary, summarise};
+use super::summary::{ArmRow, Comparison, Score, Summary, summarise};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 
@@ -48,7 +48,7 @@ fn x_of(cells: &[Cell], shots: Shots, classes: usize) -> Option<f64> {
 }
 
 /// The macro-F1 figure of `rows`.
-pub fn macro_f1_figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: usize) -> Result<String> {
+pub fn macro_f1_figure(cells: &[Cell], rows: &[ArmRow], shots: &[Shots], classes: usize) -> Result<String> {
     let file = "macro_f1.svg";
     let mut svg = String::new();
     {
@@ -70,7 +70,7 @@ pub fn macro_f1_figure(cells: &[Cell], rows: &[Row], shots: &[Shots], classes: u
             .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()
             .map_err(|e| plot_error(file, e))?;
-        for (i, (arm, label, _)) in rows.iter().enumerate() {
+        for (i, ArmRow { arm, label, .. }) in rows.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             let points: Vec<(f64, Summary)> = shots
                 .iter()

@@ -16,7 +16,7 @@ use super::run::{Cell, GridResults, PretrainCurve};
 use super::select::{Choice, choose};
 use super::spec::{Arm, ArmMethod, Grid, Table};
 use super::stats::{Paired, holm, smallest_wilcoxon_p};
-use super::summary::{Comparison, Row, Score, Summary, summarise};
+use super::summary::{ArmRow, Comparison, Score, Summary, summarise};
 use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
@@ -25,7 +25,7 @@ use crate::run_folder::StagedOutputs;
 /// A Markdown table: one row per arm of `rows`, one column per shot count, `mean ± sd` of
 /// `score`, the best mean of each column in bold, and `(n=k)` where fewer cells are in
 /// than planned.
-pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Score) -> String {
+pub fn markdown_table(cells: &[Cell], rows: &[ArmRow], shots: &[Shots], score: Score) -> String {
     let mut text = String::from("| method |");
     for s in shots {
         let _ = write!(text, " {s} |");
@@ -37,12 +37,12 @@ pub fn markdown_table(cells: &[Cell], rows: &[Row], shots: &[Shots], score: Scor
         .iter()
         .map(|&s| {
             rows.iter()
-                .filter_map(|(arm, _, _)| summarise(cells, arm, s, score))
+                .filter_map(|row| summarise(cells, &row.arm, s, score))
                 .map(|summary| summary.mean)
                 .max_by(f64::total_cmp)
         })
         .collect();
-    for (arm, label, planned) in rows {
+    for ArmRow { arm, label, planned } in rows {
         let _ = write!(text, "| {label} |");
         for (&s, best) in shots.iter().zip(&best) {
             match summarise(cells, arm, s, score) {
@@ -99,7 +99,7 @@ fn candidate_score(name: &str, score: f64, cells: usize) -> String {
 }
 
 /// Every baseline at every shot count, shot counts first: the tests of one family.
-pub fn every_test(baselines: &[Row], shots: &[Shots]) -> Vec<(Row, Shots)> {
+pub fn every_test(baselines: &[ArmRow], shots: &[Shots]) -> Vec<(ArmRow, Shots)> {
     shots.iter().flat_map(|&s| baselines.iter().map(move |b| (b.clone(), s))).collect()
 }
 
@@ -107,10 +107,10 @@ pub fn every_test(baselines: &[Row], shots: &[Shots]) -> Vec<(Row, Shots)> {
 /// mean over the seeds both arms have there): mean, 95% interval resampling folds, Wilcoxon
 /// p over the fold means, and Holm's correction over the tests found as one family.
 /// Returns the table with a note on what the family can call, and the comparisons.
-pub fn paired_table(cells: &[Cell], pim: &Row, tests: &[(Row, Shots)]) -> (String, Vec<Comparison>) {
+pub fn paired_table(cells: &[Cell], pim: &ArmRow, tests: &[(ArmRow, Shots)]) -> (String, Vec<Comparison>) {
     let mut found: Vec<(String, Shots, Paired)> = Vec::new();
-    for ((baseline, label, _), s) in tests {
-        let diffs = fold_differences(cells, &pim.0, baseline, *s);
+    for (ArmRow { arm: baseline, label, .. }, s) in tests {
+        let diffs = fold_differences(cells, &pim.arm, baseline, *s);
         if !diffs.is_empty() {
             found.push((label.clone(), *s, Paired::of(&diffs, 0)));
         }
@@ -171,14 +171,14 @@ fn family_note(comparisons: &[Comparison]) -> String {
 /// seed) cells both have, with an interval resampling cells and an uncorrected Wilcoxon p.
 /// The seeds of a fold share their test subject, so these pairs are not independent and
 /// the table calls nothing.
-pub fn cell_table(cells: &[Cell], pim: &Row, baselines: &[Row], shots: &[Shots]) -> String {
+pub fn cell_table(cells: &[Cell], pim: &ArmRow, baselines: &[ArmRow], shots: &[Shots]) -> String {
     let mut text = String::from(
         "| shots | PIM minus | cells | mean difference | 95% interval (cells resampled) | Wilcoxon p (uncorrected) |\n\
          | ---: | --- | ---: | ---: | --- | ---: |\n",
     );
     for &s in shots {
-        for (baseline, label, _) in baselines {
-            let diffs = paired_differences(cells, &pim.0, baseline, s);
+        for ArmRow { arm: baseline, label, .. } in baselines {
+            let diffs = paired_differences(cells, &pim.arm, baseline, s);
             if diffs.is_empty() {
                 continue;
             }
@@ -219,7 +219,7 @@ fn matched<'a>(cells: &'a [Cell], a: &'a str, b: &'a str, shots: Shots) -> impl 
 }
 
 /// Test macro-F1 per fold (mean over seeds) of each row at each shot count.
-pub fn per_fold_table(cells: &[Cell], rows: &[Row], shots: &[Shots], folds: &[String]) -> String {
+pub fn per_fold_table(cells: &[Cell], rows: &[ArmRow], shots: &[Shots], folds: &[String]) -> String {
     let mut text = String::from("| method | shots |");
     for fold in folds {
         let _ = write!(text, " {fold} |");
@@ -227,7 +227,7 @@ pub fn per_fold_table(cells: &[Cell], rows: &[Row], shots: &[Shots], folds: &[St
     text.push_str("\n| --- | ---: |");
     text.push_str(&" ---: |".repeat(folds.len()));
     text.push('\n');
-    for (arm, label, _) in rows {
+    for ArmRow { arm, label, .. } in rows {
         for &s in shots {
             let _ = write!(text, "| {label} | {s} |");
             for fold in folds {
@@ -314,8 +314,8 @@ fn label(grid: &Grid, arm: &Arm) -> String {
 }
 
 /// The row of an arm: name, label, and the cells it plans per shot count.
-fn row(grid: &Grid, arm: &Arm) -> Row {
-    (arm.name.clone(), label(grid, arm), grid.seeds_of(arm).len() * grid.folds().len())
+fn row(grid: &Grid, arm: &Arm) -> ArmRow {
+    ArmRow { arm: arm.name.clone(), label: label(grid, arm), planned: grid.seeds_of(arm).len() * grid.folds().len() }
 }
 
 /// Write `results.csv`, `results.md`, `macro_f1.svg` and `paired_differences.svg` for a
@@ -334,11 +334,11 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     let arm = |name: &str| spec.arms.iter().find(|a| a.name == name).expect("choices name grid arms");
     let choices = choose(&grid, cells, &grid.selection_shots());
     // A choice's arm, then its best inductive candidate's where the chosen one is transductive.
-    let rows_of = |c: &Choice| -> Vec<Row> {
+    let rows_of = |c: &Choice| -> Vec<ArmRow> {
         std::iter::once(&c.chosen).chain(&c.inductive).map(|name| row(&grid, arm(name))).collect()
     };
-    let shown: Vec<Row> = choices.iter().flat_map(rows_of).collect();
-    let main: Vec<Row> = spec.arms.iter().filter(|a| a.table == Table::Main).map(|a| row(&grid, a)).collect();
+    let shown: Vec<ArmRow> = choices.iter().flat_map(rows_of).collect();
+    let main: Vec<ArmRow> = spec.arms.iter().filter(|a| a.table == Table::Main).map(|a| row(&grid, a)).collect();
     let folds: Vec<String> = grid.folds().iter().map(|f| f.name.clone()).collect();
 
     let mut md = header(results, &grid, &folds);
@@ -355,7 +355,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     let pim = choices.iter().position(|c| arm(&c.root).method == ArmMethod::Pim);
     let mut comparisons = Vec::new();
     if let Some(p) = pim {
-        let baselines: Vec<Row> =
+        let baselines: Vec<ArmRow> =
             choices.iter().enumerate().filter(|&(i, _)| i != p).flat_map(|(_, c)| rows_of(c)).collect();
         md += "\n## PIM against each baseline, paired over folds\n\n\
                Test macro-F1 of the chosen PIM minus that of each chosen baseline (and of its best inductive \
@@ -366,7 +366,7 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
                and the interval excludes zero; every other row reads \"not shown\".\n\n";
         let pim_row = row(&grid, arm(&choices[p].chosen));
         // (the method, the test), shot counts first as in the tables.
-        let mut tests: Vec<(String, (Row, Shots))> = choices
+        let mut tests: Vec<(String, (ArmRow, Shots))> = choices
             .iter()
             .enumerate()
             .filter(|&(i, _)| i != p)
@@ -376,8 +376,9 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
         let (primary, secondary): (Vec<_>, Vec<_>) = tests.into_iter().partition(|(root, (_, s))| {
             spec.primary.as_ref().is_some_and(|h| h.baselines.contains(root) && h.shots.contains(s))
         });
-        let strip =
-            |tests: Vec<(String, (Row, Shots))>| -> Vec<(Row, Shots)> { tests.into_iter().map(|t| t.1).collect() };
+        let strip = |tests: Vec<(String, (ArmRow, Shots))>| -> Vec<(ArmRow, Shots)> {
+            tests.into_iter().map(|t| t.1).collect()
+        };
         if primary.is_empty() {
             let (table, found) = paired_table(cells, &pim_row, &strip(secondary));
             md += &table;
@@ -492,12 +493,16 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
         grid.seeds_of(first).into_iter().filter(|s| arms.iter().all(|a| grid.seeds_of(a).contains(s))).collect()
     });
     let cells: Vec<Cell> = cells.iter().filter(|c| seeds.contains(&c.seed)).cloned().collect();
-    let rows: Vec<Row> = arms
+    let rows: Vec<ArmRow> = arms
         .iter()
         .map(|a| {
             let tasks = a.tasks.clone().unwrap_or_else(|| grid.config.pretrain.tasks.clone());
             let tasks = tasks.iter().map(|t| t.name()).collect::<Vec<_>>().join(" + ");
-            (a.name.clone(), format!("{tasks} ({})", a.name), seeds.len() * grid.folds().len())
+            ArmRow {
+                arm: a.name.clone(),
+                label: format!("{tasks} ({})", a.name),
+                planned: seeds.len() * grid.folds().len(),
+            }
         })
         .collect();
     let shots: Vec<Shots> = grid
@@ -505,9 +510,7 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
         .shots
         .iter()
         .copied()
-        .filter(|&s| {
-            !rows.is_empty() && rows.iter().all(|(arm, _, _)| cells.iter().any(|c| &c.arm == arm && c.shots == s))
-        })
+        .filter(|&s| !rows.is_empty() && rows.iter().all(|row| cells.iter().any(|c| c.arm == row.arm && c.shots == s)))
         .collect();
     if rows.len() < 2 || shots.is_empty() {
         return String::new();
@@ -524,9 +527,9 @@ fn ablation_section(grid: &Grid, cells: &[Cell], chosen_pim: Option<&str>) -> St
         );
     }
     text += &markdown_table(&cells, &rows, &shots, Score::MacroF1);
-    let full = rows.iter().find(|(arm, _, _)| Some(arm.as_str()) == chosen_pim);
+    let full = rows.iter().find(|row| Some(row.arm.as_str()) == chosen_pim);
     if let Some(full) = full {
-        let subsets: Vec<Row> = rows.iter().filter(|r| r.0 != full.0).cloned().collect();
+        let subsets: Vec<ArmRow> = rows.iter().filter(|r| r.arm != full.arm).cloned().collect();
         text += "\nThe chosen PIM minus each ablation arm, paired over folds as above (\"PIM better\" reads: the \
                  chosen PIM is better). The ablation is its own family, corrected by Holm's method.\n\n";
         text += &paired_table(&cells, full, &every_test(&subsets, &shots)).0;
@@ -614,6 +617,10 @@ fn results_csv(cells: &[Cell]) -> String {
 mod tests {
     use super::*;
 
+    fn arm_row(arm: &str, label: &str, planned: usize) -> ArmRow {
+        ArmRow { arm: arm.into(), label: label.into(), planned }
+    }
+
     fn cell(arm: &str, fold: &str, seed: u64, shots: Shots, macro_f1: f64) -> Cell {
         Cell {
             arm: arm.into(),
@@ -654,7 +661,7 @@ mod tests {
             cell("b", "f1", 0, Shots::All, 0.95),
             cell("b", "f2", 0, Shots::All, 0.97),
         ];
-        let rows = vec![("a".to_string(), "A".to_string(), 2), ("b".to_string(), "B".to_string(), 2)];
+        let rows = vec![arm_row("a", "A", 2), arm_row("b", "B", 2)];
         let table = markdown_table(&cells, &rows, &[one, Shots::All], Score::MacroF1);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "| method | 1 | all |");
@@ -681,8 +688,8 @@ mod tests {
         let by_fold = fold_differences(&cells, "pim", "b", two);
         assert_eq!(by_fold.len(), 2, "two folds, not four cells");
         assert!(by_fold.iter().all(|d| (d - 0.2).abs() < 1e-12), "{by_fold:?}");
-        let pim = ("pim".to_string(), "PIM".to_string(), 4);
-        let baselines = vec![("b".to_string(), "B".to_string(), 4), ("c".to_string(), "C".to_string(), 4)];
+        let pim = arm_row("pim", "PIM", 4);
+        let baselines = vec![arm_row("b", "B", 4), arm_row("c", "C", 4)];
         let (table, comparisons) = paired_table(&cells, &pim, &every_test(&baselines, &[two]));
         assert_eq!(comparisons.len(), 2);
         let b = &comparisons[0];
@@ -712,8 +719,8 @@ mod tests {
             cells.push(cell("c", fold, 0, two, if i < 6 { 0.5 - i as f64 / 1000.0 } else { 0.7 + i as f64 / 1000.0 }));
             cells.push(cell("d", fold, 0, two, 0.7 + i as f64 / 1000.0));
         }
-        let pim = ("pim".to_string(), "PIM".to_string(), 8);
-        let row = |name: &str| (name.to_string(), name.to_uppercase(), 8);
+        let pim = arm_row("pim", "PIM", 8);
+        let row = |name: &str| arm_row(name, &name.to_uppercase(), 8);
         let (_, comparisons) = paired_table(&cells, &pim, &every_test(&[row("b"), row("c"), row("d")], &[two]));
         let readings: Vec<&str> = comparisons.iter().map(Comparison::reading).collect();
         // b and d: exact p 2/256 each, Holm 3 x that for both (0.023, monotone); c: p 0.74.
@@ -821,7 +828,7 @@ mod tests {
     #[test]
     fn missing_cells_show_a_dash() {
         let cells = vec![cell("a", "f", 0, Shots::PerClass(2), 0.5)];
-        let rows = vec![("a".to_string(), "A".to_string(), 1), ("b".to_string(), "B".to_string(), 1)];
+        let rows = vec![arm_row("a", "A", 1), arm_row("b", "B", 1)];
         let table = markdown_table(&cells, &rows, &[Shots::PerClass(2)], Score::MacroF1);
         assert!(table.contains("| B | – |"), "{table}");
     }

@@ -55,8 +55,16 @@ pub fn summarise(cells: &[Cell], arm: &str, shots: Shots, score: Score) -> Optio
     Summary::of(&values)
 }
 
-/// A row of a table: arm name, label, and how many cells the grid plans per shot count.
-pub type Row = (String, String, usize);
+/// A row of a table: an arm, its label, and how many cells the grid plans per shot count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmRow {
+    /// The arm's name (its cells' `arm`).
+    pub arm: String,
+    /// What the table shows for it.
+    pub label: String,
+    /// Cells the grid plans for it at each shot count (folds x seeds).
+    pub planned: usize,
+}
 
 /// One test of a family: PIM minus a baseline at a shot count, paired over folds, with
 /// its Holm-adjusted p-value.

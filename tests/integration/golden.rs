@@ -141,6 +141,7 @@ fn fold_level_comparisons_match_scipy_and_statsmodels() {
     use pim::grid::report::{every_test, paired_table};
     use pim::grid::run::Cell;
     use pim::grid::spec::ArmMethod;
+    use pim::grid::summary::ArmRow;
     let golden = load("fold_statistics.json");
     let cells: Vec<Cell> = golden["cells"]
         .as_array()
@@ -164,7 +165,7 @@ fn fold_level_comparisons_match_scipy_and_statsmodels() {
             pim_commit: None,
         })
         .collect();
-    let row = |name: &str| (name.to_string(), name.to_string(), 24);
+    let row = |name: &str| ArmRow { arm: name.into(), label: name.into(), planned: 24 };
     let baselines = [row("masked"), row("scratch"), row("transform")];
     let shots = [1, 2, 4].map(Shots::PerClass);
     let (_, comparisons) = paired_table(&cells, &row("pim"), &every_test(&baselines, &shots));
