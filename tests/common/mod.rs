@@ -36,6 +36,14 @@ pub fn pseudo_label(config: &Path, data: &Path, out: &Path) -> Command {
     command
 }
 
+/// `pim pretrain --epochs 1` of the tiny fixture's `labels` into `out`; add the rest.
+pub fn pretrain_tiny(labels: &Path, out: &Path) -> Command {
+    let mut command = pim();
+    command.args(["pretrain", "--epochs", "1", "--config"]).arg(fixture("dsads-tiny.json"));
+    command.arg("--labels").arg(labels).arg("--data-dir").arg(fixture("dsads-tiny")).arg("--out").arg(out);
+    command
+}
+
 /// `pim finetune --config CONFIG --data-dir DATA [--init INIT] --out OUT`; add the rest.
 pub fn finetune(config: &Path, data: &Path, init: Option<&Path>, out: &Path) -> Command {
     let mut command = pim();

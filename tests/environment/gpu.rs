@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::common::{fixture, pim, pseudo_label};
+use crate::common::{fixture, pretrain_tiny, pseudo_label};
 use crate::unless_required;
 
 /// Why this test cannot run here, if it cannot: pim's own answer to `--backend gpu`.
@@ -25,17 +25,10 @@ pub fn one_pretraining_epoch() {
     let labels = dir.path().join("labels");
     pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
     let run = dir.path().join("gpu-run");
-    let output = pim()
+    let output = pretrain_tiny(&labels, &run)
         .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
         .timeout(Duration::from_secs(480))
-        .args(["pretrain", "--backend", "gpu", "--epochs", "1", "--tasks", "speed", "--config"])
-        .arg(fixture("dsads-tiny.json"))
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--data-dir")
-        .arg(fixture("dsads-tiny"))
-        .arg("--out")
-        .arg(&run)
+        .args(["--backend", "gpu", "--tasks", "speed"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::common::{
-    copy_dir, files_in, finetune, fixture, pim, pseudo_label, read_csv, root, scores_from_predictions,
+    copy_dir, files_in, finetune, fixture, pim, pretrain_tiny, pseudo_label, read_csv, root, scores_from_predictions,
 };
 use pim::train::pretrain::EXIT_AFTER_EPOCH_VAR;
 use predicates::prelude::PredicateBooleanExt;
@@ -684,17 +684,7 @@ fn without_validation_subjects_the_scored_loss_is_not_called_validation() {
     let dir = tempfile::tempdir().unwrap();
     let labels = dir.path().join("labels");
     pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).arg("-q").assert().success();
-    let output = pim()
-        .args(["pretrain", "--epochs", "1", "--config"])
-        .arg(fixture("dsads-tiny.json"))
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--data-dir")
-        .arg(fixture("dsads-tiny"))
-        .arg("--out")
-        .arg(dir.path().join("run"))
-        .output()
-        .unwrap();
+    let output = pretrain_tiny(&labels, &dir.path().join("run")).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let line = stderr.lines().find(|l| l.starts_with("epoch   1/1")).expect("an epoch line");
