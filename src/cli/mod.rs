@@ -93,8 +93,8 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<()> {
     }
 }
 
-/// `PIM_SIMD` (avx512, avx2 or portable: the SIMD level of pim's convolution kernels) and
-/// `PIM_CONV=burn` (Burn's convolutions instead): for comparing levels, kernels and
+/// `PIM_SIMD` (avx512, avx2 or portable: the SIMD level of pim's kernels) and
+/// `PIM_CONV=burn` (Burn's convolutions and dense layers instead): for comparing levels, kernels and
 /// machines. The library reads no environment; the command line passes these down.
 fn kernel_choices_from_environment() -> Result<()> {
     let usage = |problem: String, fix: &str| Error::Usage { problem, fix: fix.into() };

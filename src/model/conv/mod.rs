@@ -22,9 +22,9 @@ use op::DirectConv;
 
 static BURN_CONVOLUTIONS: OnceLock<bool> = OnceLock::new();
 
-/// Run Burn's own convolutions instead of pim's kernels for the rest of the process (to
-/// compare the two; the command line reads `PIM_CONV=burn`). Call it before the first
-/// convolution; later calls change nothing.
+/// Run Burn's own convolutions and dense layers instead of pim's kernels for the rest of
+/// the process (to compare the two; the command line reads `PIM_CONV=burn`). Call it
+/// before the first layer; later calls change nothing. The losses stay pim's.
 pub fn use_burn_convolutions() {
     BURN_CONVOLUTIONS.set(true).ok();
 }
