@@ -12,7 +12,6 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::backend::Backend;
@@ -217,10 +216,8 @@ fn finetune_into(
         let fix = "pass --init an encoder.bpk made with this config's dataset and model groups";
         model.encoder = load_module(model.encoder, path, fix)?;
     }
-    let bar = progress.bar("finetune");
-    let trained = train_classifier(config, &set, model, (&drawn, &validation), &device, &paths.out, &bar)?;
+    let trained = train_classifier(config, &set, model, (&drawn, &validation), &device, &paths.out, progress)?;
     save_module(trained.best_model, &paths.out.join(MODEL_FILE))?;
-    bar.finish_and_clear();
     write_metrics(&paths.out.join("metrics.csv"), &trained.history)?;
     let report = FinetuneReport {
         drawn: drawn.len(),
@@ -326,7 +323,8 @@ struct Trained {
 /// Train on the `drawn` windows, score the `validation` ones every `validate_every` epochs
 /// and at the last, stop early at the first scored epoch `patience` or more epochs after
 /// the best score, and keep the best-scoring weights. Without validation windows every
-/// epoch runs and the last is kept.
+/// epoch runs and the last is kept. Each scored epoch is a progress line, so a log (stderr
+/// not a terminal, where the bar is hidden) shows a long fine-tuning moving.
 fn train_classifier(
     config: &PimConfig,
     set: &WindowSet,
@@ -334,9 +332,10 @@ fn train_classifier(
     (drawn, validation): (&[usize], &[usize]),
     device: &Device,
     out: &Path,
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<Trained> {
     let settings = &config.finetune;
+    let bar = progress.bar("finetune");
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let training_device = device.clone().autodiff();
     let truth: Vec<usize> = validation.iter().map(|&i| set.classes[i].expect("labelled")).collect();
@@ -381,6 +380,13 @@ fn train_classifier(
             if confusion.macro_f1() > best_f1_epoch.0 {
                 (best_f1_epoch, best) = ((confusion.macro_f1(), epoch), Some(model.clone()));
             }
+            let line = format!(
+                "epoch {epoch:>3}/{epochs}  train loss {train_loss:.4}  validation macro-F1 {:.4} (best {:.4} at epoch {})",
+                confusion.macro_f1(),
+                best_f1_epoch.0,
+                best_f1_epoch.1
+            );
+            bar.suspend(|| progress.line(&line));
         }
         history.push(record);
         bar.inc(1);
@@ -390,6 +396,7 @@ fn train_classifier(
             break;
         }
     }
+    bar.finish_and_clear();
     let (best_macro_f1, best_epoch) = best_f1_epoch;
     let best_macro_f1 = (!validation.is_empty()).then_some(best_macro_f1);
     Ok(Trained { history, best_epoch, best_macro_f1, best_model: best.expect("the last epoch is always kept") })

@@ -693,6 +693,27 @@ fn without_validation_subjects_the_scored_loss_is_not_called_validation() {
 }
 
 #[test]
+fn fine_tuning_logs_each_scored_epoch_where_no_bar_is_drawn() {
+    // Tests read stderr through a pipe, as a log does: the bar is hidden, the lines are not.
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, quiet: bool| {
+        let mut command = finetune(&dsads_config(), &sample(), None, &dir.path().join(out));
+        command.args(["--shots", "2", "--epochs", "10"]);
+        if quiet {
+            command.arg("-q");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = run("logged", false);
+    let scored: Vec<&str> = stderr.lines().filter(|l| l.starts_with("epoch")).collect();
+    assert_eq!(scored.len(), 10, "the config scores every epoch:\n{stderr}");
+    assert!(scored[0].starts_with("epoch   1/10  train loss ") && scored[0].contains("(best "), "{}", scored[0]);
+    assert!(!run("quiet", true).lines().any(|l| l.starts_with("epoch")), "-q printed epoch lines");
+}
+
+#[test]
 fn inspecting_labels_before_any_run_says_to_make_them() {
     let dir = tempfile::tempdir().unwrap();
     pim()
