@@ -13,11 +13,12 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 
+use super::conv::on_flex;
 use super::conv::op::{NotDifferentiated, row_major, values};
 
 /// Which loss [`FixedOrderLoss`] computes.
@@ -160,13 +161,8 @@ fn masked_squared_error_values(
     (total / count, grad)
 }
 
-fn flex_values(tensor: FlexTensor) -> (Vec<f32>, Vec<usize>) {
-    let tensor = row_major(tensor);
-    let (values, dims) = values(&tensor);
-    (values.to_vec(), dims)
-}
-
-/// The loss (`scale` None) or its gradient times `scale`, on flex tensors.
+/// The loss (`upstream` None) or its gradient times `upstream`, on flex tensors, read in
+/// place (a reconstruction batch is over a megabyte).
 fn flex_loss(
     kind: LossKind,
     prediction: FlexTensor,
@@ -174,10 +170,12 @@ fn flex_loss(
     mask: Option<FlexTensor>,
     upstream: Option<FlexTensor>,
 ) -> FlexTensor {
-    let (prediction, dims) = flex_values(prediction);
-    let mask = mask.map(|m| flex_values(m).0);
-    let scale = upstream.map(|u| f64::from(flex_values(u).0[0]));
-    let (loss, grad) = loss_and_grad(kind, &prediction, &dims, &flex_values(target).0, mask.as_deref(), scale);
+    let (prediction, target) = (row_major(prediction), row_major(target));
+    let mask = mask.map(row_major);
+    let ((prediction, dims), (target, _)) = (values(&prediction), values(&target));
+    let scale = upstream.map(|u| f64::from(values(&row_major(u)).0[0]));
+    let mask = mask.as_ref().map(|m| values(m).0);
+    let (loss, grad) = loss_and_grad(kind, prediction, &dims, target, mask, scale);
     match grad {
         Some(grad) => FlexTensor::from_data(TensorData::new(grad, dims)),
         None => FlexTensor::from_data(TensorData::new(vec![loss as f32], [1])),
@@ -307,10 +305,6 @@ impl<B: FixedOrderLoss, C: CheckpointStrategy> FixedOrderLoss for Autodiff<B, C>
         let inputs = LossInputs::<B>::Masked { original: original.into_primitive(), mask: mask.into_primitive() };
         untracked::<B, C>(inputs.grad(reconstruction.into_primitive(), upstream.into_primitive()))
     }
-}
-
-fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
-    matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
 fn fixed_order<const D: usize>(kind: LossKind, prediction: Tensor<D>, target: Tensor<1>) -> Tensor<1> {

@@ -33,7 +33,12 @@ pub fn use_burn_convolutions() {
 /// [`use_burn_convolutions`] asked for Burn's.
 fn direct<const D: usize>(tensor: &Tensor<D>) -> bool {
     let burn = *BURN_CONVOLUTIONS.get_or_init(|| false);
-    !burn && matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+    !burn && on_flex(tensor)
+}
+
+/// Whether `tensor` lives on the flex CPU backend (autodiff or not).
+pub(in crate::model) fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
+    matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
 }
 
 /// The bias of a convolution, or zeros if it has none.
