@@ -145,4 +145,10 @@ impl Error {
     ) -> Self {
         Error::InvalidConfig { path: path.into(), field: field.into(), problem: problem.into(), fix: fix.into() }
     }
+
+    /// An [`Error::Usage`]: the command line's `option` (or a setting no file holds) is
+    /// wrong (`problem`), and `fix` says what would be right.
+    pub fn usage(option: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::Usage { problem: format!("`{option}` {}", problem.into()), fix: fix.into() }
+    }
 }

@@ -74,8 +74,7 @@ pub const PRESETS: [Preset; 5] = [
 /// The preset named `name`, or an error listing them.
 pub fn find(name: &str) -> Result<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
-        Error::invalid_config(
-            "<command line>",
+        Error::usage(
             "--dataset",
             format!("is {name:?}, not a dataset pim knows"),
             format!("use one of {} (`pim datasets` lists them), or --config FILE", names().join(", ")),

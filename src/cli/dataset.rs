@@ -10,9 +10,9 @@ use super::progress::print_lines;
 use crate::config::PimConfig;
 use crate::config::PretrainMethod;
 use crate::data::kshot::Shots;
-use crate::data::prepared::WINDOWS_FILE;
 use crate::error::{Error, Result};
 use crate::presets::{self, PRESETS, Preset};
+use crate::run_folder::layout::LabelsFolder;
 use crate::train::windows::WindowSource;
 
 /// Which config a stage runs: a dataset `pim` knows by name, or a config file.
@@ -49,8 +49,7 @@ impl ConfigArgs {
             )),
             (Some(name), None) => presets::find(name).map(Some),
             (None, Some(_)) => Ok(None),
-            (None, None) => Err(Error::invalid_config(
-                "<command line>",
+            (None, None) => Err(Error::usage(
                 "--dataset",
                 "and --config are both missing",
                 "give --dataset NAME for a dataset pim knows (`pim datasets`), or --config FILE for your own",
@@ -73,8 +72,7 @@ pub fn out_or_default(given: &Option<PathBuf>, preset: Option<&Preset>, stage: &
     match (given, preset) {
         (Some(path), _) => Ok(path.clone()),
         (None, Some(preset)) => Ok(preset.run_dir(stage)),
-        (None, None) => Err(Error::invalid_config(
-            "<command line>",
+        (None, None) => Err(Error::usage(
             flag,
             "is missing",
             format!("give {flag} DIR (with --dataset NAME it defaults to runs/<name>/{stage})"),
@@ -91,12 +89,9 @@ pub fn data_dir(given: &Option<PathBuf>, preset: Option<&Preset>) -> Result<Path
             let dir = preset.data_dir(None);
             if preset.is_present(&dir) { Ok(dir) } else { Err(preset.missing(&dir)) }
         }
-        (None, None) => Err(Error::invalid_config(
-            "<command line>",
-            "--data-dir",
-            "is missing",
-            "give --data-dir DIR, the folder holding the dataset",
-        )),
+        (None, None) => {
+            Err(Error::usage("--data-dir", "is missing", "give --data-dir DIR, the folder holding the dataset"))
+        }
     }
 }
 
@@ -120,7 +115,8 @@ impl DataArgs {
             return Ok(WindowSource::Prepared(windows.clone()));
         }
         if self.data_dir.is_none() {
-            let prepared = preset.map(|p| p.run_dir(LABELS_STAGE)).filter(|dir| dir.join(WINDOWS_FILE).is_file());
+            let prepared =
+                preset.map(|p| p.run_dir(LABELS_STAGE)).filter(|dir| LabelsFolder::new(dir).windows().is_file());
             if let Some(dir) = prepared {
                 return Ok(WindowSource::Prepared(dir));
             }

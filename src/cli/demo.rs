@@ -14,7 +14,7 @@ use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::pseudo_label;
 use crate::presets;
 use crate::progress::Progress;
-use crate::run_folder::RUN_FILE;
+use crate::run_folder::layout::{Layout, PretrainFolder};
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
 use crate::train::pretrain::{PretrainPaths, pretrain};
@@ -65,7 +65,7 @@ pub fn run(args: &DemoArgs, quiet: bool, argv: &[String]) -> Result<()> {
     let mut starts = Vec::new();
     for method in [PretrainMethod::Pim, PretrainMethod::Masked] {
         let out = args.out.join(format!("pretrain-{}", method.name()));
-        if out.join(RUN_FILE).is_file() {
+        if PretrainFolder::new(&out).run_record().is_file() {
             progress.line(&format!(
                 "[2/4] pre-training {}: reusing the finished run in {}",
                 method.name(),

@@ -10,6 +10,7 @@ use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
 use crate::presets;
+use crate::run_folder::layout::FinetuneFolder;
 use crate::train::backend::Backend;
 
 /// Arguments of `pim eval`: which run, by folder or by dataset name.
@@ -71,7 +72,7 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             results.windows,
             results.macro_f1,
             results.accuracy,
-            run.join("results.json").display()
+            FinetuneFolder::new(&run).results().display()
         );
     }
     Ok(())

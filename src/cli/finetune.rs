@@ -109,7 +109,7 @@ fn start_of(args: &FinetuneArgs, config: &PimConfig, preset: Option<&Preset>) ->
 
 /// An error in the command line's `flag`.
 fn command_line(flag: &str, problem: &str, fix: &str) -> Error {
-    Error::invalid_config("<command line>", flag, problem, fix)
+    Error::usage(flag, problem, fix)
 }
 
 /// Run `pim finetune` and print a summary.

@@ -60,8 +60,7 @@ pub fn effective_config(args: &PretrainArgs) -> Result<(PimConfig, Option<&'stat
     }
     if let Some(weights) = &args.loss_weights {
         let &[speed, angle, symmetry] = weights.as_slice() else {
-            return Err(Error::invalid_config(
-                "<command line>",
+            return Err(Error::usage(
                 "--loss-weights",
                 format!("has {} values", weights.len()),
                 "give three weights, alpha,beta,gamma for speed,angle,symmetry",
@@ -96,7 +95,7 @@ pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
             seconds,
             report.best_loss,
             report.best_epoch,
-            out.join(crate::train::pretrain::ENCODER_FILE).display()
+            crate::run_folder::layout::PretrainFolder::new(&out).encoder().display()
         );
     }
     Ok(())

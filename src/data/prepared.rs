@@ -25,15 +25,10 @@ use super::config::DatasetConfig;
 use super::recording::Recording;
 use super::window::Window;
 use crate::error::{Error, Result};
-use crate::run_folder::StagedOutputs;
+use crate::run_folder::RunFolder;
+use crate::run_folder::layout::LabelsFolder;
 
-/// The samples of every window.
-pub const WINDOWS_FILE: &str = "windows.npy";
-/// One row per window: where it came from.
-pub const WINDOW_INDEX_FILE: &str = "windows.csv";
-/// Checksums of [`WINDOW_INDEX_FILE`] and of every window's samples.
-pub const WINDOW_SUMS_FILE: &str = "windows.sums.json";
-/// Columns of [`WINDOW_INDEX_FILE`] (and the first columns of the label files).
+/// Columns of `windows.csv` (and the first columns of the label files).
 pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
 
 /// Where a window came from.
@@ -58,7 +53,7 @@ pub struct PreparedWindows {
     pub index: Vec<WindowInfo>,
 }
 
-/// The contents of [`WINDOW_SUMS_FILE`]: XXH3-64 of the index file's bytes and of each
+/// The contents of `windows.sums.json`: XXH3-64 of the index file's bytes and of each
 /// window's float32 samples (little-endian bytes, as in the file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSums {
@@ -114,11 +109,12 @@ impl PreparedWindows {
         self.index.is_empty()
     }
 
-    /// Stage `windows.npy` and `windows.csv` in `outputs`.
-    pub fn write(&self, outputs: &mut StagedOutputs) -> Result<()> {
-        outputs.write(WINDOWS_FILE, |w| {
+    /// Stage the samples, their index and their checksums in `folder`.
+    pub fn write(&self, folder: &mut RunFolder, layout: &LabelsFolder) -> Result<()> {
+        let npy = layout.windows();
+        folder.stage(&npy, |w| {
             self.samples.write_npy(w).map_err(|e| Error::Artefact {
-                path: WINDOWS_FILE.into(),
+                path: npy.clone(),
                 problem: format!("cannot be written ({e})"),
                 fix: "check the disk has space and the folder is writable".into(),
             })
@@ -127,19 +123,21 @@ impl PreparedWindows {
         for info in &self.index {
             index += &format!("{},{},{},{}\n", info.subject, info.activity, info.source, info.start);
         }
-        let io = |e| Error::io("write", WINDOW_INDEX_FILE, "check the disk has space", e);
-        outputs.write(WINDOW_INDEX_FILE, |w| w.write_all(index.as_bytes()).map_err(io))?;
+        let index_path = layout.window_index();
+        let io = |e| Error::io("write", &index_path, "check the disk has space", e);
+        folder.stage(&index_path, |w| w.write_all(index.as_bytes()).map_err(io))?;
         let samples = self.samples.as_slice().expect("a freshly cut array is in standard layout");
         let size = self.samples.shape()[1] * self.samples.shape()[2];
         let windows = if size == 0 { Vec::new() } else { samples.chunks(size).map(WindowSums::of_window).collect() };
-        outputs.write_json(WINDOW_SUMS_FILE, &WindowSums { index: WindowSums::of_index(index.as_bytes()), windows })
+        folder.stage_json(&layout.window_sums(), &WindowSums { index: WindowSums::of_index(index.as_bytes()), windows })
     }
 
     /// Open the prepared windows of `dir`: their index (`windows.csv`) and their samples
     /// (`windows.npy`, mapped), checked to describe the same windows.
     pub fn open(dir: &Path) -> Result<(Vec<WindowInfo>, MappedSamples)> {
         let fix = "pass the --out folder of `pim pseudo-label`, or run it again";
-        let npy = dir.join(WINDOWS_FILE);
+        let layout = LabelsFolder::new(dir);
+        let npy = layout.windows();
         let unreadable = |problem: String| Error::Artefact { path: npy.clone(), problem, fix: fix.into() };
         let file = File::open(&npy).map_err(|e| Error::io("open", &npy, fix, e))?;
         // SAFETY: pim never writes into an existing windows.npy: it writes a new file under
@@ -155,22 +153,28 @@ impl PreparedWindows {
             }
             view.dim()
         };
-        let index_path = dir.join(WINDOW_INDEX_FILE);
+        let index_path = layout.window_index();
         let index = read_index(&index_path, fix)?;
         if index.len() != dims.0 {
-            return Err(unreadable(format!("holds {} windows, but {WINDOW_INDEX_FILE} lists {}", dims.0, index.len())));
+            let named = file_name(&index_path);
+            return Err(unreadable(format!("holds {} windows, but {named} lists {}", dims.0, index.len())));
         }
-        let sums = read_sums(dir, &index_path, dims.0)?;
+        let sums = read_sums(&layout.window_sums(), &index_path, dims.0)?;
         // The samples end the file (the viewer refuses extra bytes), after the header.
         let offset = map.len() - dims.0 * dims.1 * dims.2 * size_of::<f32>();
         Ok((index, MappedSamples { map, offset, dims, sums: sums.windows }))
     }
 }
 
-/// The checksums of the prepared windows in `dir`, checked against the index file's bytes
-/// and the number of windows.
-fn read_sums(dir: &Path, index_path: &Path, windows: usize) -> Result<WindowSums> {
-    let path = dir.join(WINDOW_SUMS_FILE);
+/// The last part of `path`, for messages that name a sibling of the file at fault.
+fn file_name(path: &Path) -> std::borrow::Cow<'_, str> {
+    path.file_name().unwrap_or(path.as_os_str()).to_string_lossy()
+}
+
+/// The checksums at `path`, checked against the index file's bytes and the number of
+/// windows.
+fn read_sums(path: &Path, index_path: &Path, windows: usize) -> Result<WindowSums> {
+    let path = path.to_path_buf();
     let again = "run `pim pseudo-label` again to prepare the windows";
     if !path.is_file() {
         return Err(Error::Artefact {
@@ -185,7 +189,8 @@ fn read_sums(dir: &Path, index_path: &Path, windows: usize) -> Result<WindowSums
         return Err(Error::Artefact {
             path: index_path.to_path_buf(),
             problem: format!(
-                "does not match its checksum in {WINDOW_SUMS_FILE}: it was changed after `pim pseudo-label`"
+                "does not match its checksum in {}: it was changed after `pim pseudo-label`",
+                file_name(&path)
             ),
             fix: again.into(),
         });
@@ -290,6 +295,12 @@ pub fn keyed_rows<'a>(
 mod tests {
     use super::*;
 
+    fn write_prepared(prepared: &PreparedWindows, dir: &Path) {
+        let mut folder = RunFolder::open(dir).unwrap();
+        prepared.write(&mut folder, &LabelsFolder::new(dir)).unwrap();
+        folder.commit().unwrap();
+    }
+
     #[test]
     fn windows_round_trip_through_npy_and_csv() {
         let dir = tempfile::tempdir().unwrap();
@@ -303,9 +314,7 @@ mod tests {
             })
             .collect();
         let prepared = PreparedWindows { samples, index };
-        let mut outputs = StagedOutputs::new(dir.path()).unwrap();
-        prepared.write(&mut outputs).unwrap();
-        outputs.commit().unwrap();
+        write_prepared(&prepared, dir.path());
         let (index, samples) = PreparedWindows::open(dir.path()).unwrap();
         assert_eq!(index, prepared.index);
         assert_eq!(samples.dims(), (3, 2, 4));
@@ -313,7 +322,7 @@ mod tests {
             assert_eq!(samples.window(row), window.as_slice().unwrap());
         }
         // numpy's format: magic string, version, then a header naming the dtype and shape.
-        let bytes = std::fs::read(dir.path().join(WINDOWS_FILE)).unwrap();
+        let bytes = std::fs::read(LabelsFolder::new(dir.path()).windows()).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
         let header = String::from_utf8_lossy(&bytes[10..80]);
         assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (3, 2, 4)"), "{header}");
@@ -322,7 +331,7 @@ mod tests {
     #[test]
     fn an_index_with_other_columns_or_a_bad_start_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join(WINDOW_INDEX_FILE);
+        let csv = LabelsFolder::new(dir.path()).window_index();
         let error = |text: &str| {
             std::fs::write(&csv, text).unwrap();
             read_index(&csv, "fix it").unwrap_err().to_string()
@@ -346,9 +355,10 @@ mod tests {
         use ndarray::ShapeBuilder;
         let dir = tempfile::tempdir().unwrap();
         let samples = Array3::<f32>::zeros((2, 1, 3).f());
-        samples.write_npy(File::create(dir.path().join(WINDOWS_FILE)).unwrap()).unwrap();
+        samples.write_npy(File::create(LabelsFolder::new(dir.path()).windows()).unwrap()).unwrap();
         let row = "p1,a,s,0\n";
-        std::fs::write(dir.path().join(WINDOW_INDEX_FILE), format!("{}\n{row}{row}", KEY_COLUMNS.join(","))).unwrap();
+        std::fs::write(LabelsFolder::new(dir.path()).window_index(), format!("{}\n{row}{row}", KEY_COLUMNS.join(",")))
+            .unwrap();
         let error = PreparedWindows::open(dir.path()).unwrap_err().to_string();
         assert!(error.contains("windows.npy") && error.contains("is in Fortran order"), "{error}");
     }
@@ -360,10 +370,8 @@ mod tests {
             samples: Array3::zeros((2, 1, 3)),
             index: vec![WindowInfo { subject: "p1".into(), activity: "a".into(), source: "s".into(), start: 0 }; 2],
         };
-        let mut outputs = StagedOutputs::new(dir.path()).unwrap();
-        prepared.write(&mut outputs).unwrap();
-        outputs.commit().unwrap();
-        let csv = dir.path().join(WINDOW_INDEX_FILE);
+        write_prepared(&prepared, dir.path());
+        let csv = LabelsFolder::new(dir.path()).window_index();
         let text = std::fs::read_to_string(&csv).unwrap();
         std::fs::write(&csv, text.lines().take(2).collect::<Vec<_>>().join("\n") + "\n").unwrap();
         let error = PreparedWindows::open(dir.path()).unwrap_err().to_string();

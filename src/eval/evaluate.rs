@@ -4,7 +4,7 @@
 //! config and seed that made the model) into the run folder.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -12,12 +12,12 @@ use crate::config::PimConfig;
 use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::run_folder::layout::{FinetuneFolder, Layout};
 use crate::run_folder::load_json;
-use crate::run_folder::{CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RunLock, StagedOutputs, require_finished};
-use crate::train::NORMALISER_FILE;
+use crate::run_folder::{RunFolder, require_finished};
 use crate::train::backend::Backend;
 use crate::train::checkpoint::load_module;
-use crate::train::finetune::{ClassifierModel, MODEL_FILE};
+use crate::train::finetune::ClassifierModel;
 use crate::train::metrics::{ClassScores, ConfusionMatrix};
 use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
@@ -77,23 +77,23 @@ pub struct EvalResults {
 pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dyn Progress) -> Result<EvalResults> {
     let fix = "pass --run the --out folder of `pim finetune`";
     require_finished(run, "finetune", "pass --run the --out folder of a finished `pim finetune` (rerun it to finish)")?;
-    let config: PimConfig = load_json(&run.join(CONFIG_FILE), fix)?;
-    let normaliser: Normaliser = load_json(&run.join(NORMALISER_FILE), fix)?;
-    let _lock = RunLock::acquire(run)?;
-    let mut outputs = StagedOutputs::new(run)?;
+    let layout = FinetuneFolder::new(run);
+    let config: PimConfig = load_json(&layout.config(), fix)?;
+    let normaliser: Normaliser = load_json(&layout.normaliser(), fix)?;
+    let mut folder = RunFolder::open(run)?;
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(&config, data, &[SplitRole::Test], &bar)?;
     bar.finish_and_clear();
     if normaliser.mean.len() != set.channels {
         return Err(Error::Artefact {
-            path: run.join(NORMALISER_FILE),
+            path: layout.normaliser(),
             problem: format!("has {} channels, the data {}", normaliser.mean.len(), set.channels),
             fix: fix.into(),
         });
     }
     set.normalise(&normaliser, data.path())?;
     let device = backend.device(config.seed)?;
-    let model = load_module(ClassifierModel::init(&config, set.channels, &device), &run.join(MODEL_FILE), fix)?;
+    let model = load_module(ClassifierModel::init(&config, set.channels, &device), &layout.model(), fix)?;
 
     let test = set.labelled_indices_of(SplitRole::Test);
     if test.is_empty() {
@@ -133,9 +133,9 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
         notices,
     };
 
-    write_predictions(&mut outputs, &set, &test, (&truth, &predicted), &classes)?;
-    outputs.write_json(RESULTS_FILE, &results)?;
-    outputs.commit()?;
+    write_predictions(&mut folder, &layout.predictions(), &set, &test, (&truth, &predicted), &classes)?;
+    folder.stage_json(&layout.results(), &results)?;
+    folder.commit()?;
     Ok(results)
 }
 
@@ -169,15 +169,15 @@ fn per_subject(
 
 /// `predictions.csv`: each test window with its true and predicted class.
 fn write_predictions(
-    outputs: &mut StagedOutputs,
+    folder: &mut RunFolder,
+    path: &Path,
     set: &WindowSet,
     test: &[usize],
     (truth, predicted): (&[usize], &[usize]),
     classes: &[String],
 ) -> Result<()> {
-    let predictions_path = PathBuf::from(PREDICTIONS_FILE);
-    outputs.write(PREDICTIONS_FILE, |w| {
-        let io = |e| Error::io("write", &predictions_path, "check the disk has space", e);
+    folder.stage(path, |w| {
+        let io = |e| Error::io("write", path, "check the disk has space", e);
         writeln!(w, "window,source,start,subject,true,predicted").map_err(io)?;
         for (k, &i) in test.iter().enumerate() {
             let (source, start) = &set.keys[i];

@@ -24,15 +24,14 @@ use crate::data::config::SplitRole;
 use crate::error::{Error, Result};
 use crate::model::PretrainModel;
 use crate::progress::Progress;
-use crate::run_folder::StagedOutputs;
-use crate::run_folder::{load_json, require_finished};
-use crate::train::NORMALISER_FILE;
+use crate::run_folder::layout::{FinetuneFolder, Layout, PretrainFolder, embeddings};
+use crate::run_folder::{RunFolder, load_json, require_finished};
 use crate::train::backend::Backend;
 use crate::train::checkpoint::load_module;
-use crate::train::finetune::{ClassifierModel, MODEL_FILE};
+use crate::train::finetune::ClassifierModel;
 use crate::train::objective::Objective;
 use crate::train::objective::TaskColumns;
-use crate::train::pretrain::{PRETRAIN_MODEL_FILE, TASKS_FILE, init_model};
+use crate::train::pretrain::init_model;
 use crate::train::windows::{Normaliser, WindowSet, WindowSource};
 
 /// What kind of run folder a hand-off reads.
@@ -54,33 +53,29 @@ struct LoadedRun {
 /// pre-training run. An unfinished one (no `run.json`) is refused, as later stages do.
 fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
     let fix = "pass --run the --out folder of `pim pretrain` or `pim finetune`";
-    let stage = if dir.join(MODEL_FILE).is_file() { "finetune" } else { "pretrain" };
+    let (finetuned, pretrained) = (FinetuneFolder::new(dir), PretrainFolder::new(dir));
+    let stage = if finetuned.model().is_file() { "finetune" } else { "pretrain" };
     require_finished(dir, stage, "pass --run a finished `pim pretrain` or `pim finetune` run (rerun it to finish)")?;
-    let config: PimConfig = load_json(&dir.join("config.json"), fix)?;
-    let normaliser: Normaliser = load_json(&dir.join(NORMALISER_FILE), fix)?;
+    let config: PimConfig = load_json(&pretrained.config(), fix)?;
+    let normaliser: Normaliser = load_json(&pretrained.normaliser(), fix)?;
     let channels = normaliser.mean.len();
-    let model = if dir.join(MODEL_FILE).is_file() {
-        Run::Finetune(Box::new(load_module(
-            ClassifierModel::init(&config, channels, device),
-            &dir.join(MODEL_FILE),
-            fix,
-        )?))
+    let model = if stage == "finetune" {
+        Run::Finetune(Box::new(load_module(ClassifierModel::init(&config, channels, device), &finetuned.model(), fix)?))
     } else {
-        let objective = objective_shape(&config, dir, channels)?;
+        let objective = objective_shape(&config, &pretrained, channels)?;
         let model = init_model(&config, channels, &objective, device);
-        Run::Pretrain(load_module(model, &dir.join(PRETRAIN_MODEL_FILE), fix)?)
+        Run::Pretrain(load_module(model, &pretrained.pretrain_model(), fix)?)
     };
     Ok(LoadedRun { config, normaliser, model })
 }
 
 /// An objective with the shape of the run's heads (no targets: only the architecture
 /// matters when loading weights).
-fn objective_shape(config: &PimConfig, dir: &Path, channels: usize) -> Result<Objective> {
+fn objective_shape(config: &PimConfig, run: &PretrainFolder, channels: usize) -> Result<Objective> {
     use crate::config::PretrainMethod;
     Ok(match config.pretrain.method {
         PretrainMethod::Pim => {
-            let tasks: Vec<TaskColumns> =
-                load_json(&dir.join(TASKS_FILE), "pass --run a finished `pim pretrain` run folder")?;
+            let tasks: Vec<TaskColumns> = load_json(&run.tasks(), "pass --run a finished `pim pretrain` run folder")?;
             Objective::Physics {
                 targets: crate::train::objective::TaskTargets::empty(),
                 tasks,
@@ -125,7 +120,7 @@ pub fn embed(
         Run::Pretrain(model) => &model.encoder,
         Run::Finetune(model) => &model.encoder,
     };
-    let mut outputs = StagedOutputs::new(out)?;
+    let mut folder = RunFolder::open(out)?;
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(&loaded.config, data, &SplitRole::ALL, &bar)?;
     bar.finish_and_clear();
@@ -141,17 +136,18 @@ pub fn embed(
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
-    let embeddings = Array2::from_shape_vec((set.len(), width), values).expect("one embedding per window");
-    outputs.write("embeddings.npy", |w| {
-        embeddings.write_npy(w).map_err(|e| Error::Artefact {
-            path: "embeddings.npy".into(),
+    let values = Array2::from_shape_vec((set.len(), width), values).expect("one embedding per window");
+    let (npy, csv) = embeddings(out);
+    folder.stage(&npy, |w| {
+        values.write_npy(w).map_err(|e| Error::Artefact {
+            path: npy.clone(),
             problem: format!("cannot be written ({e})"),
             fix: "check the disk has space".into(),
         })
     })?;
     let classes = &loaded.config.dataset.classes;
-    outputs.write("embeddings.csv", |w| {
-        let io = |e| Error::io("write", "embeddings.csv", "check the disk has space", e);
+    folder.stage(&csv, |w| {
+        let io = |e| Error::io("write", &csv, "check the disk has space", e);
         writeln!(w, "subject,activity,source,start,split").map_err(io)?;
         for i in 0..set.len() {
             let activity = set.classes[i].map_or("", |c| classes[c].name.as_str());
@@ -165,7 +161,7 @@ pub fn embed(
         }
         Ok(())
     })?;
-    let written = outputs.commit()?;
+    let written = folder.commit()?;
     Ok(EmbedReport { windows: set.len(), width, written })
 }
 
@@ -226,11 +222,11 @@ pub fn export(run: &Path, file: &Path) -> Result<Vec<String>> {
         problem: format!("cannot be encoded ({e})"),
         fix: "report this as a bug".into(),
     })?;
-    let folder = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("model.safetensors");
-    let mut outputs = StagedOutputs::new(folder)?;
-    outputs
-        .write(name, |w| w.write_all(&bytes).map_err(|e| Error::io("write", file, "check the disk has space", e)))?;
-    outputs.commit()?;
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut folder = RunFolder::open(dir)?;
+    let staged = dir.join(file.file_name().unwrap_or("model.safetensors".as_ref()));
+    folder
+        .stage(&staged, |w| w.write_all(&bytes).map_err(|e| Error::io("write", file, "check the disk has space", e)))?;
+    folder.commit()?;
     Ok(named.into_iter().map(|(name, _, _)| name).collect())
 }

@@ -20,7 +20,7 @@ use super::summary::{ArmRow, Comparison, Score, Summary, summarise};
 use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
-use crate::run_folder::StagedOutputs;
+use crate::run_folder::RunFolder;
 
 /// A Markdown table: one row per arm of `rows`, one column per shot count, `mean ± sd` of
 /// `score`, the best mean of each column in bold, and `(n=k)` where fewer cells are in
@@ -422,14 +422,11 @@ pub fn write_report(results: &GridResults, out: &Path) -> Result<Vec<PathBuf>> {
     ];
     // Staged, then renamed together: a failed write (a full disk) leaves the earlier
     // report whole instead of new tables beside old figures.
-    let mut outputs = StagedOutputs::new(out)?;
+    let mut folder = RunFolder::open(out)?;
     for (name, text) in written {
-        let path = out.join(name);
-        outputs.write(name, |w| {
-            w.write_all(text.as_bytes()).map_err(|e| Error::io("write", &path, "check the disk has space", e))
-        })?;
+        folder.stage_text(&out.join(name), &text)?;
     }
-    outputs.commit()
+    folder.commit()
 }
 
 /// The opening paragraph: what was run and how the numbers are summarised.

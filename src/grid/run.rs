@@ -29,10 +29,11 @@ use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
 use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
 use crate::progress::Progress;
+use crate::run_folder::layout::PretrainFolder;
 use crate::run_folder::{PIM_COMMIT, exit_here_if_asked, load_json, save_json};
 use crate::train::backend::Backend;
 use crate::train::finetune::{FinetunePaths, Init, finetune};
-use crate::train::pretrain::{CHECKPOINTS_FILE, METRICS_FILE, PretrainPaths, pretrain};
+use crate::train::pretrain::{PretrainPaths, pretrain};
 use crate::train::windows::WindowSource;
 
 /// The file that marks a cell done.
@@ -371,11 +372,11 @@ pub fn collect(out: &Path) -> Result<GridResults> {
                 cells.push(load_json(&path, "delete the cell's folder to run it again")?);
             }
         }
-        let metrics = pretrain_dir(out, &grid, &unit).join(METRICS_FILE);
+        let metrics = PretrainFolder::new(pretrain_dir(out, &grid, &unit)).metrics();
         if metrics.is_file() {
             let (train, validation) = read_losses(&metrics)?;
             let arm = grid.spec.arms[unit.arms[0]].name.clone();
-            let checkpoints = pretrain_dir(out, &grid, &unit).join(CHECKPOINTS_FILE);
+            let checkpoints = PretrainFolder::new(pretrain_dir(out, &grid, &unit)).checkpoints();
             let kept = if checkpoints.is_file() {
                 load_json(&checkpoints, "delete the unit's pretrain folder")?
             } else {

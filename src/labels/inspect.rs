@@ -13,7 +13,8 @@ use plotters::prelude::*;
 use super::io::read_label_rows;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
-use crate::run_folder::{load_json, require_finished, save_text};
+use crate::run_folder::layout::{LabelsFolder, Layout, label_information};
+use crate::run_folder::{RunFolder, load_json, require_finished};
 
 /// Entropy of a discrete variable, in bits (plug-in estimate).
 pub fn entropy(values: &[usize]) -> f64 {
@@ -98,9 +99,9 @@ pub fn inspect_labels(labels_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let fix = "run `pim pseudo-label` first, or pass --labels the --out folder of a finished one";
     require_finished(labels_dir, "pseudo-label", fix)?;
     let config: PimConfig =
-        load_json(&labels_dir.join("config.json"), "pass --labels the --out folder of `pim pseudo-label`")?;
+        load_json(&LabelsFolder::new(labels_dir).config(), "pass --labels the --out folder of `pim pseudo-label`")?;
     let labels = read(labels_dir, &config)?;
-    std::fs::create_dir_all(out).map_err(|e| Error::io("create folder", out, "choose a writable --out", e))?;
+    let mut folder = RunFolder::open(out)?;
     let mut csv = String::from("column,entropy_bits,activity_information_bits,subject_information_bits,bins_used\n");
     for (name, bins) in labels.names.iter().zip(&labels.bins) {
         let mut used = bins.clone();
@@ -115,11 +116,11 @@ pub fn inspect_labels(labels_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
             used.len()
         );
     }
-    let csv_path = out.join("label_information.csv");
-    let svg_path = out.join("label_distributions.svg");
-    save_text(&csv_path, &csv)?;
-    save_text(&svg_path, &distributions(&labels, config.labels.bins)?)?;
-    Ok(vec![csv_path, svg_path])
+    let (csv_path, svg_path) = label_information(out);
+    let svg = distributions(&labels, config.labels.bins)?;
+    folder.stage_text(&csv_path, &csv)?;
+    folder.stage_text(&svg_path, &svg)?;
+    folder.commit()
 }
 
 /// One heat map per column: activities as rows, bins as columns, shaded by the share of

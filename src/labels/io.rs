@@ -10,7 +10,8 @@ use ndarray::ArrayView2;
 
 use crate::data::prepared::{KEY_COLUMNS, KeyedRow, WindowInfo, keyed_rows, open_keyed_table};
 use crate::error::{Error, Result};
-use crate::run_folder::{RUN_FILE, load_json};
+use crate::run_folder::layout::{LabelsFolder, Layout};
+use crate::run_folder::load_json;
 
 /// One row of `labels.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +27,7 @@ pub struct LabelRow {
 /// Read `labels.csv` in `labels_dir`: its path, the names of the label columns, and every
 /// row, checked (key columns, whole-number start and bins). `fix` ends every error.
 pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(PathBuf, Vec<String>, Vec<LabelRow>)> {
-    let path = labels_dir.join("labels.csv");
+    let path = LabelsFolder::new(labels_dir).labels();
     let (mut reader, header) = open_keyed_table(&path, false, fix)?;
     let names = header.iter().skip(KEY_COLUMNS.len()).map(String::from).collect();
     let mut rows = Vec::new();
@@ -52,7 +53,7 @@ pub fn read_label_rows(labels_dir: &Path, bins: usize, fix: &str) -> Result<(Pat
 /// Fail unless `rows` is the window count the stage's `run.json` recorded (a truncated or
 /// edited `labels.csv` would otherwise be read as a smaller dataset).
 fn check_row_count(labels_dir: &Path, path: &Path, rows: usize, fix: &str) -> Result<()> {
-    let record: serde_json::Value = load_json(&labels_dir.join(RUN_FILE), fix)?;
+    let record: serde_json::Value = load_json(&LabelsFolder::new(labels_dir).run_record(), fix)?;
     let windows = record["details"]["windows"].as_u64().or_else(|| record["windows"].as_u64());
     match windows {
         Some(windows) if windows as usize != rows => Err(Error::bad_dataset(
@@ -99,8 +100,12 @@ mod tests {
     /// `labels.csv` holding `text` beside a `run.json` that counts `windows`.
     fn labels_dir(text: &str, windows: usize) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("labels.csv"), text).unwrap();
-        std::fs::write(dir.path().join(RUN_FILE), format!(r#"{{"details": {{"windows": {windows}}}}}"#)).unwrap();
+        std::fs::write(LabelsFolder::new(dir.path()).labels(), text).unwrap();
+        std::fs::write(
+            LabelsFolder::new(dir.path()).run_record(),
+            format!(r#"{{"details": {{"windows": {windows}}}}}"#),
+        )
+        .unwrap();
         dir
     }
 

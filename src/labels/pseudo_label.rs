@@ -5,7 +5,7 @@
 //! `run.json`.
 //!
 //! Nothing is written until everything has been computed, and then every file goes to a
-//! temporary name first ([`StagedOutputs`]): a failure leaves no partial output.
+//! temporary name first ([`RunFolder`]): a failure leaves no partial output.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,8 @@ use crate::data::config::SplitRole;
 use crate::data::{DatasetConfig, PreparedWindows, Recording, Window, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::run_folder::{CONFIG_FILE, RUN_FILE, RunLock, RunRecord, StagedOutputs};
+use crate::run_folder::layout::{LabelsFolder, Layout};
+use crate::run_folder::{RunFolder, RunRecord};
 
 /// What a run did, for the summary line and the benchmark.
 #[derive(Debug, Clone)]
@@ -67,10 +68,7 @@ pub fn pseudo_label(
     progress: &dyn Progress,
 ) -> Result<PseudoLabelReport> {
     let dataset = &config.dataset;
-    let mut outputs = StagedOutputs::new(out_dir)?;
-    // Declared after the outputs, so dropped first: a failed run's lock file goes before
-    // the outputs remove a folder they created.
-    let _lock = RunLock::acquire(out_dir)?;
+    let mut folder = RunFolder::open(out_dir)?;
     let mut notices = Vec::new();
     if dataset.pairs.is_empty() {
         notices.push(format!("dataset {} has no left/right sensor pairs: the symmetry task is dropped", dataset.name));
@@ -105,12 +103,16 @@ pub fn pseudo_label(
     let bins = discretiser.transform(values.view());
 
     let prepared = PreparedWindows::cut(&recordings, &windows, dataset);
+    let layout = LabelsFolder::new(out_dir);
+    // An earlier run's windows would be read as this run's.
+    let stale = if with_windows { vec![] } else { vec![layout.windows(), layout.window_index(), layout.window_sums()] };
+    folder.clear(&stale)?;
     if with_windows {
-        prepared.write(&mut outputs)?;
+        prepared.write(&mut folder, &layout)?;
     }
-    write_outputs(&mut outputs, &prepared.index, &names, &values, &bins)?;
-    outputs.write_json("discretiser.json", &discretiser)?;
-    outputs.write_json(CONFIG_FILE, config)?;
+    write_outputs(&mut folder, &layout, &prepared.index, &names, &values, &bins)?;
+    folder.stage_json(&layout.discretiser(), &discretiser)?;
+    folder.stage_json(&layout.config(), config)?;
     let tasks = Task::ALL.into_iter().filter(|t| quantities.iter().any(|q| q.task == *t)).collect();
     let details = Details {
         windows: windows.len(),
@@ -124,8 +126,7 @@ pub fn pseudo_label(
     record.command = command.to_vec();
     record.seconds.insert("parse".into(), parse_time.as_secs_f64());
     record.seconds.insert("features".into(), features_time.as_secs_f64());
-    outputs.write_json(RUN_FILE, &record)?;
-    let written = outputs.commit()?;
+    let written = folder.finish(&record)?;
     Ok(PseudoLabelReport {
         recordings: recordings.len(),
         windows: windows.len(),
@@ -191,34 +192,34 @@ pub fn prepare_windows(
     command: &[String],
     progress: &dyn Progress,
 ) -> Result<usize> {
-    let mut outputs = StagedOutputs::new(out_dir)?;
-    let _lock = RunLock::acquire(out_dir)?;
+    let mut folder = RunFolder::open(out_dir)?;
     let bar = progress.bar("reading");
     let read = read_dataset(data_dir, &config.dataset, &bar)?;
     bar.finish_and_clear();
     let recordings = read.recordings;
     let (windows, _) = cut_windows(&recordings, config.dataset.window);
     let prepared = PreparedWindows::cut(&recordings, &windows, &config.dataset);
-    prepared.write(&mut outputs)?;
-    outputs.write_json(CONFIG_FILE, config)?;
+    let layout = LabelsFolder::new(out_dir);
+    folder.clear(&[])?;
+    prepared.write(&mut folder, &layout)?;
+    folder.stage_json(&layout.config(), config)?;
     let details = serde_json::json!({ "windows": prepared.len(), "recordings": recordings.len() });
     let mut record = RunRecord::new("prepare-windows", config.seed, &read.notices, details);
     record.command = command.to_vec();
-    outputs.write_json(RUN_FILE, &record)?;
-    outputs.commit()?;
+    folder.finish(&record)?;
     Ok(prepared.len())
 }
 
 fn write_outputs(
-    outputs: &mut StagedOutputs,
+    folder: &mut RunFolder,
+    layout: &LabelsFolder,
     infos: &[WindowInfo],
     names: &[String],
     values: &Array2<f64>,
     bins: &Array2<u8>,
 ) -> Result<()> {
-    outputs.write("features.csv", |w| {
-        write_table(w, Path::new("features.csv"), infos, names, values.view(), |v| v.to_string())
-    })?;
-    outputs
-        .write("labels.csv", |w| write_table(w, Path::new("labels.csv"), infos, names, bins.view(), |b| b.to_string()))
+    let features = layout.features();
+    folder.stage(&features, |w| write_table(w, &features, infos, names, values.view(), |v| v.to_string()))?;
+    let labels = layout.labels();
+    folder.stage(&labels, |w| write_table(w, &labels, infos, names, bins.view(), |b| b.to_string()))
 }

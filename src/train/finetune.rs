@@ -17,9 +17,8 @@ use serde::Serialize;
 use super::backend::Backend;
 use super::checkpoint::{load_module, save_module};
 use super::metrics::ConfusionMatrix;
-use super::pretrain::{ENCODER_FILE, ENCODERS_DIR};
 use super::windows::{Normaliser, WindowSet, WindowSource};
-use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
+use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
 use crate::config::{CheckpointRule, ValidationLabels};
 use crate::data::config::SplitRole;
@@ -27,18 +26,9 @@ use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Encoder, cross_entropy};
 use crate::progress::Progress;
-use crate::run_folder::{
-    CONFIG_FILE, PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE, RunLock, RunRecord, remove_stale, remove_temporaries,
-    require_finished,
-};
+use crate::run_folder::layout::{FinetuneFolder, Layout, PretrainFolder};
+use crate::run_folder::{RunFolder, RunRecord, require_finished};
 use crate::run_folder::{load_json, save_json, save_text};
-
-/// The fine-tuned encoder and classifier, read by `pim eval`.
-pub const MODEL_FILE: &str = "model.bpk";
-/// The drawn training windows.
-pub const SHOTS_FILE: &str = "shots.csv";
-/// The drawn validation windows (`finetune.validation` `k_shot`).
-pub const VALIDATION_FILE: &str = "validation.csv";
 
 /// Encoder plus classifier.
 #[derive(Module, Debug)]
@@ -86,15 +76,17 @@ impl Init {
     /// `encoders/<rule>.bpk`).
     pub fn resolve(path: &Path, rule: Option<CheckpointRule>) -> Self {
         if path.is_dir() {
+            let run = PretrainFolder::new(path);
             let encoder = match rule {
-                Some(rule) => path.join(ENCODERS_DIR).join(format!("{}.bpk", rule.name())),
-                None => path.join(ENCODER_FILE),
+                Some(rule) => run.rule_encoder(rule.name()),
+                None => run.encoder(),
             };
             return Init { run: path.to_path_buf(), encoder };
         }
         let folder = path.parent().unwrap_or(Path::new("."));
-        let run = if folder.file_name().is_some_and(|n| n == ENCODERS_DIR) {
-            folder.parent().unwrap_or(Path::new(".")).to_path_buf()
+        let above = folder.parent().unwrap_or(Path::new("."));
+        let run = if PretrainFolder::new(above).rule_encoders() == folder {
+            above.to_path_buf()
         } else {
             folder.to_path_buf()
         };
@@ -154,21 +146,28 @@ pub fn finetune(
 ) -> Result<FinetuneReport> {
     let created = !paths.out.exists();
     // Locked first: a run that fails cleans up only a folder it created and holds.
-    let lock = RunLock::acquire(&paths.out)?;
-    let result = finetune_into(config, paths, backend, progress);
-    if result.is_err() && created {
-        // Best effort: the error being reported matters more than a failed clean-up.
-        let _ = std::fs::remove_dir_all(&paths.out);
+    let folder = RunFolder::open(&paths.out)?;
+    match finetune_into(config, paths, backend, &folder, progress) {
+        Ok(report) => {
+            folder.finish(&run_record(config, paths, backend, &report))?;
+            Ok(report)
+        }
+        Err(error) => {
+            if created {
+                // Best effort, still under the lock: the error matters more than a failed clean-up.
+                let _ = std::fs::remove_dir_all(&paths.out);
+            }
+            Err(error)
+        }
     }
-    drop(lock);
-    result
 }
 
-/// [`finetune`] in a folder the caller has locked, leaving what it wrote on failure.
+/// [`finetune`] in `folder`, leaving what it wrote on failure.
 fn finetune_into(
     config: &PimConfig,
     paths: &FinetunePaths,
     backend: Backend,
+    folder: &RunFolder,
     progress: &dyn Progress,
 ) -> Result<FinetuneReport> {
     let started = Instant::now();
@@ -200,14 +199,14 @@ fn finetune_into(
     set.normalise(&normaliser, paths.data.path())?;
     let (drawn, validation): (Vec<usize>, Vec<usize>) =
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
-    // No output of an earlier run left beside this one's (the caller holds the lock).
-    remove_stale(&paths.out, &[RUN_FILE, MODEL_FILE, RESULTS_FILE, PREDICTIONS_FILE, VALIDATION_FILE])?;
-    remove_temporaries(&paths.out)?;
-    save_json(config, &paths.out.join(CONFIG_FILE))?;
-    save_json(&normaliser, &paths.out.join(NORMALISER_FILE))?;
-    write_shots(&paths.out.join(SHOTS_FILE), &set, &drawn, config)?;
+    // No output of an earlier run left beside this one's.
+    let out = FinetuneFolder::new(&paths.out);
+    folder.clear(&[out.model(), out.results(), out.predictions(), out.validation()])?;
+    save_json(config, &out.config())?;
+    save_json(&normaliser, &out.normaliser())?;
+    write_shots(&out.shots(), &set, &drawn, config)?;
     if config.finetune.validation == ValidationLabels::KShot {
-        write_shots(&paths.out.join(VALIDATION_FILE), &set, &validation, config)?;
+        write_shots(&out.validation(), &set, &validation, config)?;
     }
 
     let device = backend.device(config.seed)?;
@@ -217,18 +216,16 @@ fn finetune_into(
         model.encoder = load_module(model.encoder, path, fix)?;
     }
     let trained = train_classifier(config, &set, model, (&drawn, &validation), &device, &paths.out, progress)?;
-    save_module(trained.best_model, &paths.out.join(MODEL_FILE))?;
-    write_metrics(&paths.out.join("metrics.csv"), &trained.history)?;
-    let report = FinetuneReport {
+    save_module(trained.best_model, &out.model())?;
+    write_metrics(&out.metrics(), &trained.history)?;
+    Ok(FinetuneReport {
         drawn: drawn.len(),
         best_epoch: trained.best_epoch,
         best_macro_f1: trained.best_macro_f1,
         history: trained.history,
         seconds: started.elapsed().as_secs_f64(),
         notices,
-    };
-    run_record(config, paths, backend, &report).write(&paths.out)?;
-    Ok(report)
+    })
 }
 
 /// The normaliser of the pre-trained run `init` (fine-tuning keeps its scaling), after
@@ -238,7 +235,8 @@ fn check_init(config: &PimConfig, init: Option<&Init>) -> Result<Option<Normalis
     let fix = "pass --init a `pim pretrain` run folder or its encoder.bpk";
     // A path that names nothing (no encoder, and no run folder around it) is missing, not
     // an unfinished run.
-    if !encoder.is_file() && !run.join(CONFIG_FILE).is_file() {
+    let pretrained = PretrainFolder::new(run);
+    if !encoder.is_file() && !pretrained.config().is_file() {
         return Err(Error::Artefact { path: encoder.clone(), problem: "does not exist".into(), fix: fix.into() });
     }
     if run.is_dir() {
@@ -247,10 +245,10 @@ fn check_init(config: &PimConfig, init: Option<&Init>) -> Result<Option<Normalis
     if !encoder.is_file() {
         return Err(Error::Artefact { path: encoder.clone(), problem: "does not exist".into(), fix: fix.into() });
     }
-    let run_config_path = run.join(CONFIG_FILE);
-    let pretrained: PimConfig = load_json(&run_config_path, fix)?;
-    check_same_groups(&pretrained, config, &run_config_path, &["dataset", "model"])?;
-    Ok(Some(load_json(&run.join(NORMALISER_FILE), fix)?))
+    let run_config_path = pretrained.config();
+    let pretrained_config: PimConfig = load_json(&run_config_path, fix)?;
+    check_same_groups(&pretrained_config, config, &run_config_path, &["dataset", "model"])?;
+    Ok(Some(load_json(&pretrained.normaliser(), fix)?))
 }
 
 /// The seeded k-shot draw from the training subjects' labelled windows; a notice for each

@@ -19,9 +19,6 @@ use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::model::DropoutMasks;
 
-/// The training subjects' channel statistics, saved beside every model.
-pub const NORMALISER_FILE: &str = "normaliser.json";
-
 /// Fail unless `saved` (read from `path`) and `current` agree on every group in `groups`,
 /// naming the first group that differs.
 pub(crate) fn check_same_groups(saved: &PimConfig, current: &PimConfig, path: &Path, groups: &[&str]) -> Result<()> {

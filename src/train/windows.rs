@@ -18,6 +18,7 @@ use crate::data::config::SplitRole;
 use crate::data::{ChannelLayout, MappedSamples, PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::labels::io::read_label_rows;
+use crate::run_folder::layout::{LabelsFolder, Layout};
 
 /// Where a stage gets its windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,7 +281,7 @@ impl WindowSet {
 /// Fail unless the prepared windows in `dir` were made with `config`'s dataset group (the
 /// split aside: windows do not depend on it).
 fn check_prepared_config(dir: &Path, config: &PimConfig) -> Result<()> {
-    let path = dir.join("config.json");
+    let path = LabelsFolder::new(dir).config();
     let saved: PimConfig =
         crate::run_folder::load_json(&path, "pass --windows the --out folder of `pim pseudo-label`")?;
     let without_split = |c: &PimConfig| {
@@ -449,9 +450,9 @@ mod tests {
             start: 0,
         };
         let prepared = PreparedWindows { samples, index: vec![info("p1"), info("p2"), info("p1")] };
-        let mut outputs = crate::run_folder::StagedOutputs::new(dir.path()).unwrap();
-        prepared.write(&mut outputs).unwrap();
-        outputs.commit().unwrap();
+        let mut folder = crate::run_folder::RunFolder::open(dir.path()).unwrap();
+        prepared.write(&mut folder, &LabelsFolder::new(dir.path())).unwrap();
+        folder.commit().unwrap();
         let mapped = WindowSet {
             inputs: Vec::new(),
             mapped: Some(Arc::new(PreparedWindows::open(dir.path()).unwrap().1)),

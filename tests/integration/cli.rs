@@ -406,6 +406,14 @@ fn unknown_dataset_lists_the_known_ones() {
     let output = pim().args(["pretrain", "--dataset", "dsad"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("dsads, pamap2, wear, mmfit, usc-had"), "{stderr}");
+    // A usage error, not dressed as a file's error.
+    assert!(stderr.starts_with("pim: error: `--dataset` is \"dsad\", not a dataset pim knows; use one of"), "{stderr}");
+    let output = pim().args(["pseudo-label", "--out", "x"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("pim: error: `--dataset` and --config are both missing; give --dataset NAME"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -759,8 +759,21 @@ fn the_dataset_chain_runs_by_name_with_default_folders() {
     stage(&["pretrain", "--dataset", "dsads", "--epochs", "1"]);
     stage(&["finetune", "--dataset", "dsads", "--shots", "4", "--epochs", "2"]);
     stage(&["eval", "--dataset", "dsads"]);
+    stage(&["embed", "--dataset", "dsads"]);
+    stage(&["export", "--dataset", "dsads"]);
     let runs = work.path().join("runs/dsads");
     assert_eq!(files_in(&runs), ["finetune-pim-4shots-seed0", "labels", "pretrain-pim"]);
+    let pretrained = files_in(&runs.join("pretrain-pim"));
+    for file in ["embeddings.csv", "embeddings.npy", "model.safetensors"] {
+        assert!(pretrained.iter().any(|f| f == file), "{file} is not in the pre-training run: {pretrained:?}");
+    }
+    let output =
+        pim().current_dir(work.path()).args(["embed", "--dataset", "dsads", "--method", "masked"]).output().unwrap();
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("pretrain-masked: does not exist; run `pim pretrain --dataset dsads --method masked` first"),
+        "{error}"
+    );
     let results = json(&runs.join("finetune-pim-4shots-seed0/results.json"));
     assert_eq!(results["windows"], 76, "p7 and p8 of the sample");
     let tuned = json(&runs.join("finetune-pim-4shots-seed0/run.json"));

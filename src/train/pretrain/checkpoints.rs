@@ -6,13 +6,11 @@ use std::path::Path;
 
 use burn::prelude::*;
 
-use super::resume::{EPOCHS_DIR, ResumeState};
-use super::{
-    CHECKPOINT_DIR, CHECKPOINTS_FILE, ENCODER_FILE, ENCODERS_DIR, EpochRecord, Inputs, PRETRAIN_MODEL_FILE, TASKS_FILE,
-    init_model, weighted_total,
-};
+use super::resume::{ResumeState, epoch_snapshot};
+use super::{EpochRecord, Inputs, init_model, weighted_total};
 use crate::config::{CheckpointRule, PimConfig};
 use crate::error::{Error, Result};
+use crate::run_folder::layout::PretrainFolder;
 use crate::run_folder::{load_json, save_json};
 use crate::train::checkpoint::{load_module, save_module};
 use crate::train::objective::Objective;
@@ -62,28 +60,28 @@ pub(super) fn keep_checkpoints(
     out: &Path,
     device: &Device,
 ) -> Result<BTreeMap<CheckpointRule, usize>> {
-    let epochs_dir = out.join(CHECKPOINT_DIR).join(EPOCHS_DIR);
+    let layout = PretrainFolder::new(out);
     let kept = choose_epochs(history, &inputs.objective.term_weights());
-    let encoders = out.join(ENCODERS_DIR);
+    let encoders = layout.rule_encoders();
     std::fs::create_dir_all(&encoders)
         .map_err(|e| Error::io("create folder", &encoders, "check the folder is writable", e))?;
     let fix = "delete the run folder to start over: its per-epoch checkpoints are incomplete";
     for (rule, &epoch) in &kept {
-        let snapshot = epochs_dir.join(format!("{epoch}.bpk"));
+        let snapshot = epoch_snapshot(out, epoch);
         let model = load_module(init_model(config, inputs.set.channels, &inputs.objective, device), &snapshot, fix)?;
-        save_module(model.encoder.clone(), &encoders.join(format!("{}.bpk", rule.name())))?;
+        save_module(model.encoder.clone(), &layout.rule_encoder(rule.name()))?;
         if *rule == config.pretrain.checkpoint {
-            save_module(model.encoder.clone(), &out.join(ENCODER_FILE))?;
-            save_module(model, &out.join(PRETRAIN_MODEL_FILE))?;
+            save_module(model.encoder.clone(), &layout.encoder())?;
+            save_module(model, &layout.pretrain_model())?;
         }
     }
     if let Objective::Physics { tasks, .. } = &inputs.objective {
-        save_json(tasks, &out.join(TASKS_FILE))?;
+        save_json(tasks, &layout.tasks())?;
     }
     // Last, as the mark that every file above is written: a rerun then trusts them, and the
     // per-epoch snapshots can go.
     let by_name: BTreeMap<&str, usize> = kept.iter().map(|(rule, &epoch)| (rule.name(), epoch)).collect();
-    save_json(&by_name, &out.join(CHECKPOINTS_FILE))?;
+    save_json(&by_name, &layout.checkpoints())?;
     Ok(kept)
 }
 
@@ -94,7 +92,7 @@ pub(super) fn kept_epochs(
     out: &Path,
     state: &ResumeState,
 ) -> Result<Option<BTreeMap<CheckpointRule, usize>>> {
-    let checkpoints = out.join(CHECKPOINTS_FILE);
+    let checkpoints = PretrainFolder::new(out).checkpoints();
     if state.history.len() < config.pretrain.epochs || !checkpoints.is_file() {
         return Ok(None);
     }

@@ -27,15 +27,15 @@ pub use checkpoints::choose_epochs;
 use checkpoints::{keep_checkpoints, kept_epochs};
 pub use probe::{nearest_centroid_macro_f1, probe};
 use resume::{
-    EPOCHS_DIR, MODEL_STATE_FILE, OPTIMIZER_STATE_FILE, ResumeState, drop_resume_weights, epoch_dir, read_resume_state,
-    read_term_names, remove_folder, save_epoch,
+    MODEL_STATE_FILE, OPTIMIZER_STATE_FILE, ResumeState, drop_resume_weights, epoch_dir, epoch_snapshots,
+    read_resume_state, read_term_names, remove_folder, save_epoch,
 };
 
 use super::backend::Backend;
 use super::checkpoint::{load_module, load_optimizer};
 use super::objective::{Objective, TaskColumns, TaskTargets};
 use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
-use super::{NORMALISER_FILE, check_same_groups, epoch_randomness};
+use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
 use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use crate::data::ChannelLayout;
@@ -44,27 +44,9 @@ use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{PretextTop, PretrainModel};
 use crate::progress::Progress;
-use crate::run_folder::{
-    CONFIG_FILE, RUN_FILE, RunLock, RunRecord, exit_here_if_asked, remove_stale, remove_temporaries, require_finished,
-};
+use crate::run_folder::layout::{LabelsFolder, Layout, PretrainFolder};
+use crate::run_folder::{RunFolder, RunRecord, exit_here_if_asked, require_finished};
 use crate::run_folder::{load_json, save_json};
-
-/// The best encoder, loaded by `pim finetune --init`.
-pub const ENCODER_FILE: &str = "encoder.bpk";
-/// The best encoder with its pretext heads (the whole pre-training network).
-pub const PRETRAIN_MODEL_FILE: &str = "pretrain_model.bpk";
-/// One row per epoch.
-pub const METRICS_FILE: &str = "metrics.csv";
-/// Resume state: `epoch-<n>/` (network, optimiser and history after epoch n, written
-/// whole under `staging/` and renamed, so a kill never leaves parts of two epochs), and
-/// `epochs/` until the run ends.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
-/// Every checkpoint rule's encoder, `<rule>.bpk`.
-pub const ENCODERS_DIR: &str = "encoders";
-/// The epoch each checkpoint rule kept.
-pub const CHECKPOINTS_FILE: &str = "checkpoints.json";
-/// PIM's tasks and their label columns, in head order.
-pub const TASKS_FILE: &str = "tasks.json";
 
 /// Where the stage reads and writes.
 #[derive(Debug, Clone)]
@@ -137,24 +119,25 @@ struct Inputs {
 /// replaces (an earlier completion mark, temporaries, and on a fresh start what an earlier
 /// run kept), and write the config and normaliser. Called once the inputs are good, so a
 /// run refused for its inputs leaves the folder as it was.
-fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result<(RunLock, Option<ResumeState>)> {
-    let lock = RunLock::acquire(out)?;
+fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result<(RunFolder, Option<ResumeState>)> {
+    let folder = RunFolder::open(out)?;
     // Read under the lock: another pim may have trained into the folder meanwhile.
     let resume = read_resume_state(config, out)?;
-    remove_stale(out, &[RUN_FILE])?;
-    remove_temporaries(out)?;
+    let layout = PretrainFolder::new(out);
     if resume.is_none() {
         // A fresh start: what an earlier run kept is not this run's (checkpoints.json would
         // otherwise vouch for it at the end).
-        remove_stale(out, &[CHECKPOINTS_FILE, ENCODER_FILE, PRETRAIN_MODEL_FILE, TASKS_FILE])?;
-        remove_folder(&out.join(ENCODERS_DIR))?;
-        save_json(config, &out.join(CONFIG_FILE))?;
+        folder.clear(&[layout.checkpoints(), layout.encoder(), layout.pretrain_model(), layout.tasks()])?;
+        remove_folder(&layout.rule_encoders())?;
+        save_json(config, &layout.config())?;
+    } else {
+        folder.clear(&[])?;
     }
-    save_json(&inputs.normaliser, &out.join(NORMALISER_FILE))?;
-    let checkpoint_dir = out.join(CHECKPOINT_DIR);
-    std::fs::create_dir_all(checkpoint_dir.join(EPOCHS_DIR))
-        .map_err(|e| Error::io("create folder", &checkpoint_dir, "check the folder is writable", e))?;
-    Ok((lock, resume))
+    save_json(&inputs.normaliser, &layout.normaliser())?;
+    let snapshots = epoch_snapshots(out);
+    std::fs::create_dir_all(&snapshots)
+        .map_err(|e| Error::io("create folder", &snapshots, "check the folder is writable", e))?;
+    Ok((folder, resume))
 }
 
 /// A fresh network and optimiser, or the last whole epoch's of `resume`, with the history.
@@ -190,14 +173,14 @@ pub fn pretrain(
 ) -> Result<PretrainReport> {
     let mut notices = Vec::new();
     let labels_dir = check_labels(config, paths, &mut notices)?;
-    if paths.out.join(RUN_FILE).is_file()
+    if PretrainFolder::new(&paths.out).run_record().is_file()
         && let Some(report) = finished_report(config, &paths.out, read_resume_state(config, &paths.out)?.as_ref())?
     {
         return Ok(report);
     }
     let started = std::time::Instant::now();
     let mut inputs = read_inputs(config, paths, labels_dir, &mut notices, progress)?;
-    let (_lock, resume) = prepare_run_folder(config, &paths.out, &inputs)?;
+    let (folder, resume) = prepare_run_folder(config, &paths.out, &inputs)?;
     let device = backend.device(config.seed)?;
     let training_device = device.clone().autodiff();
     let (mut model, mut optimizer, mut state) =
@@ -224,13 +207,15 @@ pub fn pretrain(
         Some(kept) => kept,
         None => keep_checkpoints(config, &inputs, &state.history, &paths.out, &training_device)?,
     };
-    remove_folder(&paths.out.join(CHECKPOINT_DIR).join(EPOCHS_DIR))?;
+    remove_folder(&epoch_snapshots(&paths.out))?;
     let best_epoch = kept[&config.pretrain.checkpoint];
     let mut record = run_record(config, &inputs, &state, &kept, resumed_after, &notices);
     record.backend = Some(backend.to_string());
     record.seconds.insert("this_run".into(), started.elapsed().as_secs_f64());
-    record.write(&paths.out)?;
+    // Before the completion mark, under the lock: a rerun of a finished run needs only the
+    // history (and finds the weights gone, as here, if it was killed in between).
     drop_resume_weights(&paths.out, state.history.len())?;
+    folder.finish(&record)?;
     Ok(PretrainReport {
         best_loss: state.history[best_epoch - 1].validation_loss,
         terms: inputs.objective.term_names(),
@@ -278,8 +263,9 @@ fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>)
     let Some(kept) = kept_epochs(config, out, state)? else { return Ok(None) };
     // A finished run whose kept weights went missing cannot be made whole again (its
     // per-epoch snapshots are gone): say so rather than let a later stage trip on it.
-    let encoders = kept.keys().map(|rule| out.join(ENCODERS_DIR).join(format!("{}.bpk", rule.name())));
-    let weights = [out.join(ENCODER_FILE), out.join(PRETRAIN_MODEL_FILE)].into_iter().chain(encoders);
+    let layout = PretrainFolder::new(out);
+    let encoders = kept.keys().map(|rule| layout.rule_encoder(rule.name()));
+    let weights = [layout.encoder(), layout.pretrain_model()].into_iter().chain(encoders);
     if let Some(missing) = weights.into_iter().find(|path| !path.is_file()) {
         return Err(Error::Artefact {
             path: missing,
@@ -288,7 +274,7 @@ fn finished_report(config: &PimConfig, out: &Path, resume: Option<&ResumeState>)
         });
     }
     let best_epoch = kept[&config.pretrain.checkpoint];
-    let metrics = out.join(METRICS_FILE);
+    let metrics = layout.metrics();
     let terms = read_term_names(&metrics)?;
     Ok(Some(PretrainReport {
         best_loss: state.history[best_epoch - 1].validation_loss,
@@ -311,14 +297,13 @@ fn check_labels<'a>(
     match (&paths.labels, method) {
         (Some(dir), PretrainMethod::Pim) => {
             require_finished(dir, "pseudo-label", "pass --labels the --out folder of a finished `pim pseudo-label`")?;
-            let labels_config_path = dir.join(CONFIG_FILE);
+            let labels_config_path = LabelsFolder::new(dir).config();
             let labels_config: PimConfig =
                 load_json(&labels_config_path, "pass --labels the --out folder of `pim pseudo-label`")?;
             check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
             Ok(Some(dir))
         }
-        (None, PretrainMethod::Pim) => Err(Error::invalid_config(
-            "<command line>",
+        (None, PretrainMethod::Pim) => Err(Error::usage(
             "--labels",
             "is missing: method pim learns the pseudo-labels",
             "run `pim pseudo-label` first and pass its --out as --labels",
@@ -525,8 +510,7 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
         }
     }
     if tasks.is_empty() {
-        return Err(Error::invalid_config(
-            "<command line>",
+        return Err(Error::usage(
             "pretrain.tasks",
             "leaves no task the labels provide",
             "name at least one of speed, angle, symmetry that the dataset has",

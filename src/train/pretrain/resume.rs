@@ -6,18 +6,21 @@ use std::path::{Path, PathBuf};
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-use super::{CHECKPOINT_DIR, EpochRecord, METRICS_FILE};
+use super::EpochRecord;
 use crate::config::PimConfig;
 use crate::error::{Error, Result};
 use crate::model::PretrainModel;
-use crate::run_folder::{CONFIG_FILE, load_json, remove_stale, rename_into_place, save_json};
+use crate::run_folder::layout::{Layout, PretrainFolder};
+use crate::run_folder::{load_json, remove_files, rename_into_place, save_json};
 use crate::train::check_same_groups;
 use crate::train::checkpoint::{save_module, save_optimizer};
 use crate::train::objective::Objective;
 
-/// Under [`CHECKPOINT_DIR`]: the whole network after each epoch, until the run ends.
-pub(super) const EPOCHS_DIR: &str = "epochs";
-/// Under [`CHECKPOINT_DIR`]: where an epoch's resume state is written before its rename.
+// The checkpoint folder's layout ([`PretrainFolder::checkpoint_dir`]) is this module's:
+// `epochs/<n>.bpk`, the whole network after each epoch until the run ends (the checkpoint
+// rules choose among them); `epoch-<n>/`, the resume state; `staging/`, where that is
+// written before its rename.
+const EPOCHS_DIR: &str = "epochs";
 const STAGING_DIR: &str = "staging";
 /// The resume state's files in an `epoch-<n>/` folder.
 const STATE_FILE: &str = "state.json";
@@ -41,11 +44,11 @@ pub(super) fn save_epoch(
     optimizer: &ModuleOptimizer,
     state: &ResumeState,
 ) -> Result<()> {
-    let checkpoint_dir = out.join(CHECKPOINT_DIR);
+    let layout = PretrainFolder::new(out);
     let epoch = state.history.len();
-    write_metrics(&out.join(METRICS_FILE), &objective.term_names(), &state.history)?;
-    save_module(model.clone(), &checkpoint_dir.join(EPOCHS_DIR).join(format!("{epoch}.bpk")))?;
-    let staging = checkpoint_dir.join(STAGING_DIR);
+    write_metrics(&layout.metrics(), &objective.term_names(), &state.history)?;
+    save_module(model.clone(), &epoch_snapshot(out, epoch))?;
+    let staging = layout.checkpoint_dir().join(STAGING_DIR);
     remove_folder(&staging)?;
     std::fs::create_dir(&staging)
         .map_err(|e| Error::io("create folder", &staging, "check the folder is writable", e))?;
@@ -66,17 +69,28 @@ pub(super) fn save_epoch(
 /// artefact whose bytes vary between identical runs (Burn writes its tensors in hash-map
 /// order).
 pub(super) fn drop_resume_weights(out: &Path, epoch: usize) -> Result<()> {
-    remove_stale(&epoch_dir(out, epoch), &[MODEL_STATE_FILE, OPTIMIZER_STATE_FILE])
+    let dir = epoch_dir(out, epoch);
+    remove_files(&[dir.join(MODEL_STATE_FILE), dir.join(OPTIMIZER_STATE_FILE)])
 }
 
 /// The resume state's folder of `epoch` in the run folder `out`.
 pub(super) fn epoch_dir(out: &Path, epoch: usize) -> PathBuf {
-    out.join(CHECKPOINT_DIR).join(format!("epoch-{epoch}"))
+    PretrainFolder::new(out).checkpoint_dir().join(format!("epoch-{epoch}"))
+}
+
+/// The folder of the whole network after each epoch, kept until the run ends.
+pub(super) fn epoch_snapshots(out: &Path) -> PathBuf {
+    PretrainFolder::new(out).checkpoint_dir().join(EPOCHS_DIR)
+}
+
+/// The whole network after `epoch`.
+pub(super) fn epoch_snapshot(out: &Path, epoch: usize) -> PathBuf {
+    epoch_snapshots(out).join(format!("{epoch}.bpk"))
 }
 
 /// Every `epoch-<n>/` folder under `out`'s checkpoint folder, with its n.
 fn saved_epochs(out: &Path) -> Result<Vec<(PathBuf, usize)>> {
-    let dir = out.join(CHECKPOINT_DIR);
+    let dir = PretrainFolder::new(out).checkpoint_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
     let mut found = Vec::new();
     for entry in entries {
@@ -110,16 +124,17 @@ pub(super) fn read_term_names(path: &Path) -> Result<Vec<String>> {
 /// The resume state of an interrupted run in `out`, if any (its latest whole epoch),
 /// checked against `config`.
 pub(super) fn read_resume_state(config: &PimConfig, out: &Path) -> Result<Option<ResumeState>> {
-    if out.join(CHECKPOINT_DIR).join(STATE_FILE).is_file() {
+    let layout = PretrainFolder::new(out);
+    if layout.checkpoint_dir().join(STATE_FILE).is_file() {
         return Err(Error::Artefact {
-            path: out.join(CHECKPOINT_DIR),
+            path: layout.checkpoint_dir(),
             problem: "holds the resume state of an older pim, which this one does not read".into(),
             fix: "delete the run folder to start over".into(),
         });
     }
     let Some(epoch) = saved_epochs(out)?.into_iter().map(|(_, epoch)| epoch).max() else { return Ok(None) };
     let state_path = epoch_dir(out, epoch).join(STATE_FILE);
-    let run_config_path = out.join(CONFIG_FILE);
+    let run_config_path = layout.config();
     let saved: PimConfig = load_json(&run_config_path, "delete the run folder to start over")?;
     check_same_groups(
         &saved,

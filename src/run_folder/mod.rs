@@ -1,8 +1,12 @@
-//! The run folder's files. Outputs appear whole or not at all: each is written under a
-//! temporary name in its destination folder and renamed into place only once every file of
-//! the stage has been written. A stage holds an exclusive lock on its folder while it
-//! writes, so two runs cannot mix their files, and ends by writing `run.json`, the mark that
-//! the folder is finished, which every later stage checks before it reads the folder.
+//! The run folder's files, and the one way every stage writes them ([`RunFolder`]): a stage
+//! holds an exclusive lock on its folder while it writes, so two runs cannot mix their
+//! files; each file appears whole or not at all (written under a temporary name and renamed
+//! into place); and `run.json`, the mark that the folder is finished, which every later
+//! stage checks before it reads the folder, is taken away before the first file of a new
+//! run replaces an old one and written last. Which files a stage's folder holds is
+//! [`layout`]'s.
+
+pub mod layout;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -19,12 +23,79 @@ use crate::error::{Error, Result};
 pub const RUN_FILE: &str = "run.json";
 /// The full config a stage ran with.
 pub const CONFIG_FILE: &str = "config.json";
-/// `pim eval`'s scores, in the fine-tuning run's folder.
-pub const RESULTS_FILE: &str = "results.json";
-/// `pim eval`'s per-window predictions, in the fine-tuning run's folder.
-pub const PREDICTIONS_FILE: &str = "predictions.csv";
 /// The lock a stage holds on its folder while it writes.
 pub const LOCK_FILE: &str = ".pim.lock";
+
+/// A stage's hold on the folder it writes, from before its long work starts until its
+/// files are in place; dropped unfinished (an error), it renames nothing and releases the
+/// lock, and a folder it created and left empty goes too.
+pub struct RunFolder {
+    // Declared before the staged files, so released first: a failed run's lock file goes
+    // before the staged files remove a folder they created.
+    _lock: RunLock,
+    outputs: StagedOutputs,
+}
+
+impl RunFolder {
+    /// Create `dir` if needed, check it is writable, and lock it (or say which process holds
+    /// it). Nothing in it changes yet: a run refused for its inputs leaves it as it was.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let outputs = StagedOutputs::new(dir)?;
+        Ok(RunFolder { _lock: RunLock::acquire(dir)?, outputs })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.outputs.dir
+    }
+
+    /// Before the stage replaces any file: take away an earlier run's completion mark, the
+    /// temporary files a killed run left, and `stale` (an earlier run's outputs this run
+    /// may not write again), so nothing of it is taken for this run's.
+    pub fn clear(&self, stale: &[PathBuf]) -> Result<()> {
+        remove_files(&[self.dir().join(RUN_FILE)])?;
+        remove_temporaries(self.dir())?;
+        remove_files(stale)
+    }
+
+    /// Stage the file `path` (in this folder) with the bytes `write` produces; it appears
+    /// at [`RunFolder::commit`] or [`RunFolder::finish`].
+    pub fn stage(&mut self, path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+        self.outputs.write(self.name_in_folder(path), write)
+    }
+
+    /// Stage `path` as pretty-printed JSON of `value`, newline-terminated.
+    pub fn stage_json(&mut self, path: &Path, value: &impl Serialize) -> Result<()> {
+        self.outputs.write_json(self.name_in_folder(path), value)
+    }
+
+    /// Stage `path` with `text`.
+    pub fn stage_text(&mut self, path: &Path, text: &str) -> Result<()> {
+        self.stage(path, |w| {
+            w.write_all(text.as_bytes()).map_err(|e| Error::io("write", path, "check the disk has space", e))
+        })
+    }
+
+    fn name_in_folder<'a>(&self, path: &'a Path) -> &'a str {
+        assert_eq!(path.parent(), Some(self.dir()), "a staged file lies in its folder");
+        path.file_name().and_then(|name| name.to_str()).expect("layout names are UTF-8")
+    }
+
+    /// Rename every staged file into place, for a stage that adds files to another stage's
+    /// folder (`eval`, `embed`, `export`) or writes no record (`report`); their paths.
+    pub fn commit(self) -> Result<Vec<PathBuf>> {
+        let RunFolder { _lock, outputs } = self;
+        outputs.commit()
+    }
+
+    /// Finish the stage: clear the earlier completion mark, rename every staged file into
+    /// place, then write `record` as `run.json`, last; the paths written.
+    pub fn finish(mut self, record: &RunRecord) -> Result<Vec<PathBuf>> {
+        remove_files(&[self.dir().join(RUN_FILE)])?;
+        self.outputs.write_json(RUN_FILE, record)?;
+        self.commit()
+    }
+}
 
 /// The temporary name `path` is written under before it is renamed into place.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -40,7 +111,7 @@ pub fn rename_into_place(temporary: &Path, path: &Path) -> Result<()> {
 
 /// Remove the temporary files (`*.tmp`) a killed run left in `dir` and its subfolders;
 /// call it under the folder's lock.
-pub fn remove_temporaries(dir: &Path) -> Result<()> {
+fn remove_temporaries(dir: &Path) -> Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let path = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?.path();
@@ -120,13 +191,6 @@ impl RunRecord {
             details,
         }
     }
-
-    /// Write it as `dir/run.json` (atomically), marking the folder finished.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let mut outputs = StagedOutputs::new(dir)?;
-        outputs.write_json(RUN_FILE, self)?;
-        outputs.commit().map(|_| ())
-    }
 }
 
 /// The `run.json` of a finished `stage` in `dir`, or an error saying the folder is
@@ -156,15 +220,14 @@ pub fn require_finished(dir: &Path, stage: &str, fix: &str) -> Result<()> {
     }
 }
 
-/// Remove `names` from `dir` if present: outputs of an earlier run that the new run would
-/// otherwise leave beside its own (the completion mark first).
-pub fn remove_stale(dir: &Path, names: &[&str]) -> Result<()> {
-    for name in names {
-        let path = dir.join(name);
-        match fs::remove_file(&path) {
+/// Remove `paths` where present: files of an earlier run that a new one would otherwise
+/// leave beside its own.
+pub fn remove_files(paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        match fs::remove_file(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("remove the earlier run's", &path, "check the folder is writable", e)),
+            Err(e) => return Err(Error::io("remove the earlier run's", path, "check the folder is writable", e)),
         }
     }
     Ok(())
@@ -174,7 +237,7 @@ pub fn remove_stale(dir: &Path, names: &[&str]) -> Result<()> {
 /// ends: the operating system releases it). Dropping it removes the lock file, so a
 /// finished folder holds only its outputs.
 #[derive(Debug)]
-pub struct RunLock {
+struct RunLock {
     file: File,
     path: PathBuf,
 }
@@ -193,7 +256,7 @@ impl Drop for RunLock {
 
 impl RunLock {
     /// Create `dir` if needed and lock it, or say which process holds it.
-    pub fn acquire(dir: &Path) -> Result<Self> {
+    fn acquire(dir: &Path) -> Result<Self> {
         let fix = "choose a --out folder you can write to";
         fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, fix, e))?;
         let path = dir.join(LOCK_FILE);
@@ -242,7 +305,7 @@ fn same_file(_file: &File, _path: &Path) -> bool {
 }
 
 /// Files written to temporary names, renamed into `dir` by [`StagedOutputs::commit`].
-pub struct StagedOutputs {
+struct StagedOutputs {
     dir: PathBuf,
     staged: Vec<(NamedTempFile, PathBuf)>,
     /// Whether `new` created `dir`: a stage that fails then leaves no empty folder behind.
@@ -251,7 +314,7 @@ pub struct StagedOutputs {
 
 impl StagedOutputs {
     /// Create `dir` if needed and check it is writable, before any long work starts.
-    pub fn new(dir: &Path) -> Result<Self> {
+    fn new(dir: &Path) -> Result<Self> {
         let fix = "choose a --out folder you can write to";
         let created = !dir.exists();
         fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, fix, e))?;
@@ -261,7 +324,7 @@ impl StagedOutputs {
     }
 
     /// Stage file `name` with the bytes `write` produces.
-    pub fn write(&mut self, name: &str, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    fn write(&mut self, name: &str, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
         let path = self.dir.join(name);
         let fix = "check the disk has space and the folder is writable";
         let prefix = format!(".{name}.");
@@ -282,7 +345,7 @@ impl StagedOutputs {
     }
 
     /// Stage `name` as pretty-printed JSON of `value`, newline-terminated.
-    pub fn write_json(&mut self, name: &str, value: &impl serde::Serialize) -> Result<()> {
+    fn write_json(&mut self, name: &str, value: &impl serde::Serialize) -> Result<()> {
         let path = self.dir.join(name);
         self.write(name, |w| {
             let fix = "check the disk has space";
@@ -292,7 +355,7 @@ impl StagedOutputs {
     }
 
     /// Rename every staged file into place; returns their final paths.
-    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+    fn commit(mut self) -> Result<Vec<PathBuf>> {
         self.created = false;
         let mut written = Vec::with_capacity(self.staged.len());
         for (file, path) in std::mem::take(&mut self.staged) {
@@ -368,7 +431,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let error = require_finished(dir.path(), "pretrain", "fix").unwrap_err().to_string();
         assert!(error.contains("is not a finished `pim pretrain` run (no run.json"), "{error}");
-        RunRecord::new("finetune", 3, &[], serde_json::json!({})).write(dir.path()).unwrap();
+        RunFolder::open(dir.path())
+            .unwrap()
+            .finish(&RunRecord::new("finetune", 3, &[], serde_json::json!({})))
+            .unwrap();
         let error = require_finished(dir.path(), "pretrain", "fix").unwrap_err().to_string();
         assert!(error.contains("is a `pim finetune` run, not a `pim pretrain` run"), "{error}");
         assert!(require_finished(dir.path(), "finetune", "fix").is_ok());
@@ -377,6 +443,29 @@ mod tests {
         assert!(error.contains(&format!("another pim (pid {})", std::process::id())), "{error}");
         drop(lock);
         assert!(RunLock::acquire(dir.path()).is_ok(), "a released lock is free again");
+    }
+
+    #[test]
+    fn a_rerun_is_unfinished_until_its_record_and_keeps_only_what_it_does_not_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, stale, torn) = (dir.path().join("kept.txt"), dir.path().join("stale.txt"), dir.path().join("x.tmp"));
+        let record = RunRecord::new("pretrain", 0, &[], serde_json::json!({}));
+        let mut first = RunFolder::open(dir.path()).unwrap();
+        first.stage_text(&kept, "first").unwrap();
+        first.stage_text(&stale, "first").unwrap();
+        first.finish(&record).unwrap();
+        fs::write(&torn, "a killed run's").unwrap();
+
+        let second = RunFolder::open(dir.path()).unwrap();
+        assert!(require_finished(dir.path(), "pretrain", "").is_ok(), "opening alone changed the folder");
+        assert!(RunFolder::open(dir.path()).is_err(), "a second writer got the lock");
+        second.clear(std::slice::from_ref(&stale)).unwrap();
+        assert!(require_finished(dir.path(), "pretrain", "").is_err(), "the earlier mark outlived the clear");
+        assert!(!stale.exists() && !torn.exists(), "an earlier run's file or a temporary was left");
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "first", "a file the run did not name was removed");
+        let written = second.finish(&record).unwrap();
+        assert_eq!(written.last(), Some(&dir.path().join(RUN_FILE)), "run.json was not written last");
+        assert!(!dir.path().join(LOCK_FILE).exists(), "the lock file stayed in the finished folder");
     }
 
     #[test]
