@@ -18,7 +18,8 @@ use burn::tensor::Distribution;
 use pim::PimConfig;
 use pim::config::Task;
 use pim::data::ChannelLayout;
-use pim::data::config::SplitRole;
+use pim::data::Normaliser;
+use pim::data::dataset_config::SplitRole;
 use pim::data::transform::WindowShape;
 use pim::model::DropoutMasks;
 use pim::model::PretrainModel;
@@ -27,7 +28,7 @@ use pim::train::finetune::ClassifierModel;
 use pim::train::objective::TaskColumns;
 use pim::train::objective::{Objective, TaskTargets};
 use pim::train::pretrain::init_model;
-use pim::train::windows::{Normaliser, WindowSet};
+use pim::train::windows::WindowSet;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
 use indicatif::ProgressBar;
 use pim::PimConfig;
-use pim::data::config::SplitRole;
+use pim::data::dataset_config::SplitRole;
 use pim::labels::pseudo_label::pseudo_label;
 use pim::model::PretrainModel;
 use pim::progress::Silent;
@@ -23,7 +23,7 @@ use pim::train::backend::Backend;
 use pim::train::objective::TaskColumns;
 use pim::train::objective::{Objective, TaskTargets};
 use pim::train::pretrain::init_model;
-use pim::train::windows::{Normaliser, WindowSet, WindowSource, read_labels};
+use pim::train::windows::{WindowSet, WindowSource, read_labels};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -73,7 +73,7 @@ fn main() {
         WindowSet::load(&config, &WindowSource::Prepared(labels.clone()), &SplitRole::ALL, &ProgressBar::hidden())
             .unwrap();
     let train = set.indices_of(SplitRole::Train);
-    set.normalise(&Normaliser::fit(&set, &train), Path::new("data/dsads-sample")).expect("finite windows");
+    set.normalise(&set.fit_normaliser(&train), Path::new("data/dsads-sample")).expect("finite windows");
     let (names, bins) = read_labels(&labels, &set, config.labels.bins).unwrap();
     let tasks: Vec<TaskColumns> = config
         .pretrain

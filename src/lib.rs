@@ -8,7 +8,9 @@
 //! baseline) and fine-tuning; [`eval`] scores predictions; [`grid`] runs and reports
 //! experiment grids; [`cli`] is the command line. Imports run one way, in that order, with
 //! [`config`] (the config file's schema) between `physics` and `labels`, and [`error`],
-//! [`run_folder`] (the run folder's files) and [`progress`] below everything. `docs/method.md` is
+//! [`run_folder`] (the run folder's files), [`progress`] and [`metrics`] (macro-F1 and the
+//! confusion matrix, which training, evaluation and the grid all score with) below
+//! everything. `docs/method.md` is
 //! the specification every choice follows.
 
 pub mod cli;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod eval;
 pub mod grid;
 pub mod labels;
+pub mod metrics;
 pub mod model;
 pub mod physics;
 pub mod presets;

@@ -21,12 +21,15 @@ use ndarray_npy::{ViewNpyExt, WriteNpyExt};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::config::DatasetConfig;
+use super::dataset_config::DatasetConfig;
+use super::readers::read_dataset;
 use super::recording::Recording;
 use super::window::Window;
+use super::window::cut_windows;
 use crate::error::{Error, Result};
-use crate::run_folder::RunFolder;
-use crate::run_folder::layout::LabelsFolder;
+use crate::progress::Progress;
+use crate::run_folder::layout::{LabelsFolder, Layout};
+use crate::run_folder::{RunFolder, RunRecord};
 
 /// Columns of `windows.csv` (and the first columns of the label files).
 pub const KEY_COLUMNS: [&str; 4] = ["subject", "activity", "source", "start"];
@@ -164,6 +167,35 @@ impl PreparedWindows {
         let offset = map.len() - dims.0 * dims.1 * dims.2 * size_of::<f32>();
         Ok((index, MappedSamples { map, offset, dims, sums: sums.windows }))
     }
+}
+
+/// Read `data_dir` and write only its prepared windows (`windows.npy`, `windows.csv`), the
+/// full `config` (of which `dataset` is the dataset group) and `run.json` into `out_dir`:
+/// what every stage but pre-training with PIM needs, for any split of the subjects. The
+/// number of windows.
+pub fn prepare_windows(
+    (dataset, config, seed): (&DatasetConfig, &impl Serialize, u64),
+    data_dir: &Path,
+    out_dir: &Path,
+    command: &[String],
+    progress: &dyn Progress,
+) -> Result<usize> {
+    let mut folder = RunFolder::open(out_dir)?;
+    let bar = progress.bar("reading");
+    let read = read_dataset(data_dir, dataset, &bar)?;
+    bar.finish_and_clear();
+    let recordings = read.recordings;
+    let (windows, _) = cut_windows(&recordings, dataset.window);
+    let prepared = PreparedWindows::cut(&recordings, &windows, dataset);
+    let layout = LabelsFolder::new(out_dir);
+    folder.clear(&[])?;
+    prepared.write(&mut folder, &layout)?;
+    folder.stage_json(&layout.config(), config)?;
+    let details = serde_json::json!({ "windows": prepared.len(), "recordings": recordings.len() });
+    let mut record = RunRecord::new("prepare-windows", seed, &read.notices, details);
+    record.command = command.to_vec();
+    folder.finish(&record)?;
+    Ok(prepared.len())
 }
 
 /// The last part of `path`, for messages that name a sibling of the file at fault.

@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView1};
 
-use super::config::{DatasetConfig, Modality};
+use super::dataset_config::{DatasetConfig, Modality};
 
 /// Where each sensor's modalities sit among the channels of a recording.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use rand_distr::{Distribution, Normal, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::ChannelLayout;
-use super::config::Modality;
+use super::dataset_config::Modality;
 
 /// One transformation; each gets its own binary head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Sliding windows over recordings. Windows never cross a recording's end (so never a
 //! change of subject, activity or file); a recording shorter than one window gives none.
 
-use super::config::WindowConfig;
+use super::dataset_config::WindowConfig;
 use super::recording::Recording;
 
 /// One window: `length` samples of a recording from `offset` on.

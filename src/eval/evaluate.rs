@@ -9,8 +9,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::PimConfig;
-use crate::data::config::SplitRole;
+use crate::data::Normaliser;
+use crate::data::dataset_config::SplitRole;
 use crate::error::{Error, Result};
+use crate::metrics::{ClassScores, ConfusionMatrix};
 use crate::progress::Progress;
 use crate::run_folder::layout::{FinetuneFolder, Layout};
 use crate::run_folder::load_json;
@@ -18,8 +20,7 @@ use crate::run_folder::{RunFolder, require_finished};
 use crate::train::backend::Backend;
 use crate::train::checkpoint::load_module;
 use crate::train::finetune::ClassifierModel;
-use crate::train::metrics::{ClassScores, ConfusionMatrix};
-use crate::train::windows::{Normaliser, WindowSet, WindowSource};
+use crate::train::windows::{WindowSet, WindowSource};
 
 /// One class's scores, named.
 #[derive(Debug, Clone, Serialize)]

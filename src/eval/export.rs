@@ -20,7 +20,8 @@ use ndarray::Array2;
 use ndarray_npy::WriteNpyExt;
 
 use crate::config::PimConfig;
-use crate::data::config::SplitRole;
+use crate::data::Normaliser;
+use crate::data::dataset_config::SplitRole;
 use crate::error::{Error, Result};
 use crate::model::PretrainModel;
 use crate::progress::Progress;
@@ -32,7 +33,7 @@ use crate::train::finetune::ClassifierModel;
 use crate::train::objective::Objective;
 use crate::train::objective::TaskColumns;
 use crate::train::pretrain::init_model;
-use crate::train::windows::{Normaliser, WindowSet, WindowSource};
+use crate::train::windows::{WindowSet, WindowSource};
 
 /// What kind of run folder a hand-off reads.
 enum Run {

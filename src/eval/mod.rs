@@ -3,5 +3,3 @@
 
 pub mod evaluate;
 pub mod export;
-
-pub use crate::train::metrics::{ClassScores, ConfusionMatrix};

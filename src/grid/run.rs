@@ -25,9 +25,10 @@ use super::spec::{Arm, ArmMethod, Grid, GridSpec, Unit};
 use crate::config::PimConfig;
 use crate::config::Task;
 use crate::data::kshot::Shots;
+use crate::data::prepared::prepare_windows;
 use crate::error::{Error, Result};
 use crate::eval::evaluate::evaluate;
-use crate::labels::pseudo_label::{prepare_windows, pseudo_label};
+use crate::labels::pseudo_label::pseudo_label;
 use crate::progress::Progress;
 use crate::run_folder::layout::PretrainFolder;
 use crate::run_folder::{PIM_COMMIT, exit_here_if_asked, load_json, save_json};
@@ -192,7 +193,8 @@ pub fn run_unit(
     }
     let windows_dir = paths.out.join("windows");
     make_once(&windows_dir, &paths.out, progress, |staging| {
-        prepare_windows(&grid.config, &paths.data, staging, command, progress).map(|_| ())
+        prepare_windows((&grid.config.dataset, &grid.config, grid.config.seed), &paths.data, staging, command, progress)
+            .map(|_| ())
     })?;
     let windows = WindowSource::Prepared(windows_dir);
     let fold = &grid.folds()[unit.fold];

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::PimConfig;
 use crate::config::Task;
 use crate::config::{CheckpointRule, PretrainMethod, PretrainPool, ValidationLabels};
-use crate::data::config::SplitConfig;
+use crate::data::dataset_config::SplitConfig;
 use crate::data::kshot::Shots;
 use crate::error::{Error, Result};
 

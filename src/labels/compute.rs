@@ -7,7 +7,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::quantities;
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::data::{ChannelLayout, Recording, Window};
 use crate::physics::AngleQuantity;
 use crate::physics::PhysicsConfig;

@@ -19,7 +19,7 @@ use super::io::write_table;
 use super::{Quantity, quantities};
 use crate::config::PimConfig;
 use crate::config::Task;
-use crate::data::config::SplitRole;
+use crate::data::dataset_config::SplitRole;
 use crate::data::{DatasetConfig, PreparedWindows, Recording, Window, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -180,34 +180,6 @@ fn windows_by_split(roles: &[SplitRole]) -> BTreeMap<&'static str, usize> {
         *counts.entry(name).or_insert(0) += 1;
     }
     counts
-}
-
-/// Read `data_dir` and write only its prepared windows (`windows.npy`, `windows.csv`),
-/// `config.json` and `run.json` into `out_dir`: what every stage but pre-training with PIM
-/// needs, for any split of the subjects.
-pub fn prepare_windows(
-    config: &PimConfig,
-    data_dir: &Path,
-    out_dir: &Path,
-    command: &[String],
-    progress: &dyn Progress,
-) -> Result<usize> {
-    let mut folder = RunFolder::open(out_dir)?;
-    let bar = progress.bar("reading");
-    let read = read_dataset(data_dir, &config.dataset, &bar)?;
-    bar.finish_and_clear();
-    let recordings = read.recordings;
-    let (windows, _) = cut_windows(&recordings, config.dataset.window);
-    let prepared = PreparedWindows::cut(&recordings, &windows, &config.dataset);
-    let layout = LabelsFolder::new(out_dir);
-    folder.clear(&[])?;
-    prepared.write(&mut folder, &layout)?;
-    folder.stage_json(&layout.config(), config)?;
-    let details = serde_json::json!({ "windows": prepared.len(), "recordings": recordings.len() });
-    let mut record = RunRecord::new("prepare-windows", config.seed, &read.notices, details);
-    record.command = command.to_vec();
-    folder.finish(&record)?;
-    Ok(prepared.len())
 }
 
 fn write_outputs(

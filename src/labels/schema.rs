@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Task;
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::physics::AngleQuantity;
 use crate::physics::orientation::YawSource;
 

@@ -7,10 +7,10 @@
 //! seeded random input, and golden values from the numpy/scikit-learn reference in
 //! `scripts/reference/` (`tests/integration/golden.rs`).
 
-pub mod config;
 pub mod dtw;
 pub mod filter;
 pub mod orientation;
+pub mod physics_config;
 pub mod speed;
 pub mod symmetry;
 pub mod xcorr;
@@ -18,4 +18,4 @@ pub mod xcorr;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use config::{AngleQuantity, PhysicsConfig};
+pub use physics_config::{AngleQuantity, PhysicsConfig};

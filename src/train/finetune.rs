@@ -16,14 +16,15 @@ use serde::Serialize;
 
 use super::backend::Backend;
 use super::checkpoint::{load_module, save_module};
-use super::metrics::ConfusionMatrix;
-use super::windows::{Normaliser, WindowSet, WindowSource};
+use super::windows::{WindowSet, WindowSource};
 use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
 use crate::config::{CheckpointRule, ValidationLabels};
-use crate::data::config::SplitRole;
+use crate::data::Normaliser;
+use crate::data::dataset_config::SplitRole;
 use crate::data::kshot::draw_k_shot;
 use crate::error::{Error, Result};
+use crate::metrics::ConfusionMatrix;
 use crate::model::{Classifier, Encoder, cross_entropy};
 use crate::progress::Progress;
 use crate::run_folder::layout::{FinetuneFolder, Layout, PretrainFolder};
@@ -182,7 +183,7 @@ fn finetune_into(
         Some(normaliser) => normaliser,
         None => {
             all.check_intact(&train, paths.data.path())?;
-            Normaliser::fit_checked(&all, &train, paths.data.path())?
+            all.fit_normaliser_checked(&train, paths.data.path())?
         }
     };
     let drawn = draw_shots(config, &all, &paths.data, &mut notices)?;

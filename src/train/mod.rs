@@ -4,7 +4,6 @@
 pub mod backend;
 pub mod checkpoint;
 pub mod finetune;
-pub mod metrics;
 pub mod objective;
 pub mod pretrain;
 pub mod windows;

@@ -9,8 +9,9 @@ use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::windows::{Normaliser, WindowSet};
+use super::windows::WindowSet;
 use crate::config::{LossWeights, Task};
+use crate::data::Normaliser;
 use crate::data::transform::{TransformConfig, Transformation, WindowShape, apply};
 use crate::model::{DropoutMasks, PretrainModel, binary_cross_entropy, masked_mse};
 
@@ -230,7 +231,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::data::config::SplitRole;
+    use crate::data::dataset_config::SplitRole;
 
     #[test]
     fn masked_batch_zeroes_ten_percent_of_steps_on_every_channel() {

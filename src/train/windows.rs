@@ -11,11 +11,10 @@ use std::sync::Arc;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use indicatif::ProgressBar;
-use serde::{Deserialize, Serialize};
 
 use crate::config::PimConfig;
-use crate::data::config::SplitRole;
-use crate::data::{ChannelLayout, MappedSamples, PreparedWindows, WindowInfo, cut_windows, read_dataset};
+use crate::data::dataset_config::SplitRole;
+use crate::data::{ChannelLayout, MappedSamples, Normaliser, PreparedWindows, WindowInfo, cut_windows, read_dataset};
 use crate::error::{Error, Result};
 use crate::labels::io::read_label_rows;
 use crate::run_folder::layout::{LabelsFolder, Layout};
@@ -300,62 +299,26 @@ fn check_prepared_config(dir: &Path, config: &PimConfig) -> Result<()> {
     Ok(())
 }
 
-/// Per-channel mean and standard deviation over the training subjects' windows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Normaliser {
-    /// Mean of each channel.
-    pub mean: Vec<f32>,
-    /// Standard deviation of each channel (1 where it is 0).
-    pub std: Vec<f32>,
-}
-
-impl Normaliser {
-    /// Z-normalise one window (`[channels, time]`, row-major) in place.
-    pub fn apply(&self, window: &mut [f32], time: usize) {
-        for (c, channel) in window.chunks_mut(time).enumerate() {
-            let (mean, std) = (self.mean[c], self.std[c]);
-            channel.iter_mut().for_each(|v| *v = (*v - mean) / std);
-        }
+impl WindowSet {
+    /// The normaliser fitted on the windows `indices` (accumulated in f64).
+    pub fn fit_normaliser(&self, indices: &[usize]) -> Normaliser {
+        Normaliser::fit(indices.iter().map(|&i| self.window(i)), self.channels, self.time)
     }
 
-    /// Fit on the windows `indices` of `set` (accumulated in f64), refusing a window that
-    /// is not finite (`source` names the windows' folder in that error).
-    pub fn fit_checked(set: &WindowSet, indices: &[usize], source: &Path) -> Result<Self> {
-        let normaliser = Self::fit(set, indices);
+    /// [`WindowSet::fit_normaliser`], refusing a window that is not finite (`source` names
+    /// the windows' folder in that error).
+    pub fn fit_normaliser_checked(&self, indices: &[usize], source: &Path) -> Result<Normaliser> {
+        let normaliser = self.fit_normaliser(indices);
         if normaliser.mean.iter().all(|m| m.is_finite()) {
             return Ok(normaliser);
         }
-        set.subset(indices).check_finite(source)?;
+        self.subset(indices).check_finite(source)?;
         // Finite values whose mean overflows f32 (beyond 3.4e38).
         Err(Error::Artefact {
             path: source.to_path_buf(),
             problem: "holds values so large that their channel means overflow".into(),
             fix: "check the data's units (dataset.units): values are converted to SI units".into(),
         })
-    }
-
-    /// Fit on the windows `indices` of `set` (accumulated in f64).
-    pub fn fit(set: &WindowSet, indices: &[usize]) -> Self {
-        let (channels, time) = (set.channels, set.time);
-        let mut sum = vec![0f64; channels];
-        let mut sum_sq = vec![0f64; channels];
-        for &i in indices {
-            for (c, channel) in set.window(i).chunks(time).enumerate() {
-                for &v in channel {
-                    sum[c] += f64::from(v);
-                    sum_sq[c] += f64::from(v) * f64::from(v);
-                }
-            }
-        }
-        let n = (indices.len() * time).max(1) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let std = (0..channels)
-            .map(|c| {
-                let variance = (sum_sq[c] / n - mean[c] * mean[c]).max(0.0);
-                if variance > 0.0 { variance.sqrt() as f32 } else { 1.0 }
-            })
-            .collect();
-        Normaliser { mean: mean.into_iter().map(|m| m as f32).collect(), std }
     }
 }
 
@@ -413,7 +376,7 @@ mod tests {
     #[test]
     fn normaliser_of_hand_worked_channels() {
         // Channel 0: 1..=6, mean 3.5, population variance 35/12. Channel 1: constant, std 1.
-        let normaliser = Normaliser::fit(&tiny_set(), &[0, 1]);
+        let normaliser = tiny_set().fit_normaliser(&[0, 1]);
         assert_eq!(normaliser.mean, vec![3.5, 5.0]);
         assert!((normaliser.std[0] - (35f32 / 12.0).sqrt()).abs() < 1e-6);
         assert_eq!(normaliser.std[1], 1.0);
@@ -465,8 +428,8 @@ mod tests {
             (second.inputs.as_slice(), second.rows.as_slice(), second.mapped.is_none()),
             (owned.window(1), &[0][..], true)
         );
-        let normaliser = Normaliser::fit(&mapped, &[0, 1]);
-        assert_eq!(normaliser, Normaliser::fit(&owned, &[0, 1]));
+        let normaliser = mapped.fit_normaliser(&[0, 1]);
+        assert_eq!(normaliser, owned.fit_normaliser(&[0, 1]));
         let (mut mapped, mut owned) = (mapped, owned);
         mapped.normalise(&normaliser, Path::new("test")).unwrap();
         owned.normalise(&normaliser, Path::new("test")).unwrap();

@@ -1,6 +1,6 @@
 //! The house rules of the source tree, read from `src/`: imports run one way between the
 //! top-level modules (data -> physics -> config -> labels -> model -> train -> eval -> grid
-//! -> cli, with error, run_folder and progress below everything), and no two files import each
+//! -> cli, with error, run_folder, progress and metrics below everything), and no two files import each
 //! other, directly or round a loop. Test modules (`#[cfg(test)]` onwards) are left out: a
 //! test may build its fixtures from anywhere.
 
@@ -10,10 +10,11 @@ use std::path::Path;
 use crate::common::root;
 
 /// Each top-level module's layer: a module may import its own and lower layers only.
-const LAYERS: [(&str, usize); 13] = [
+const LAYERS: [(&str, usize); 14] = [
     ("error", 0),
     ("run_folder", 1),
     ("progress", 1),
+    ("metrics", 1),
     ("data", 2),
     ("physics", 3),
     ("config", 4),

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use pim::data::config::SplitConfig;
+use pim::data::dataset_config::SplitConfig;
 use pim::data::{DatasetConfig, read_dataset};
 use pim::presets;
 use serde::Deserialize;

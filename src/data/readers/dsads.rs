@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::fields::parse_finite;
 use super::{Dataset, DatasetReader, list_folder};
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

@@ -21,7 +21,7 @@ use ndarray_npy::ReadNpyExt;
 use rayon::prelude::*;
 
 use super::{Dataset, DatasetReader, list_folder};
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

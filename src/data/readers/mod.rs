@@ -22,7 +22,7 @@ use std::path::Path;
 
 use indicatif::ProgressBar;
 
-use super::config::{DatasetConfig, DatasetFormat};
+use super::dataset_config::{DatasetConfig, DatasetFormat};
 use super::recording::Recording;
 use crate::error::{Error, Result};
 

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::gaps::{Run, filled_notice, recordings_from_runs};
 use super::{Dataset, DatasetReader, list_folder};
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

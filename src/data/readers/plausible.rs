@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::super::config::{DatasetConfig, Modality, STANDARD_GRAVITY_MPS2};
+use super::super::dataset_config::{DatasetConfig, Modality, STANDARD_GRAVITY_MPS2};
 use super::super::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

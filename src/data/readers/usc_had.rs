@@ -22,7 +22,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{Dataset, DatasetReader, list_folder};
-use crate::data::config::{DatasetConfig, Modality};
+use crate::data::dataset_config::{DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

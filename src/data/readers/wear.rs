@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::gaps::{Run, filled_notice, recordings_from_runs};
 use super::{Dataset, DatasetReader, list_folder};
-use crate::data::config::{AXES, DatasetConfig, Modality};
+use crate::data::dataset_config::{AXES, DatasetConfig, Modality};
 use crate::data::recording::{ChannelLayout, Recording};
 use crate::error::{Error, Result};
 

@@ -34,12 +34,13 @@ use resume::{
 use super::backend::Backend;
 use super::checkpoint::{load_module, load_optimizer};
 use super::objective::{Objective, TaskColumns, TaskTargets};
-use super::windows::{Normaliser, WindowSet, WindowSource, read_labels};
+use super::windows::{WindowSet, WindowSource, read_labels};
 use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
 use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
 use crate::data::ChannelLayout;
-use crate::data::config::SplitRole;
+use crate::data::Normaliser;
+use crate::data::dataset_config::SplitRole;
 use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{PretextTop, PretrainModel};
@@ -348,7 +349,7 @@ fn read_inputs(
             (0..set.len()).collect()
         }
     };
-    let normaliser = Normaliser::fit_checked(&set, &train, paths.data.path())?;
+    let normaliser = set.fit_normaliser_checked(&train, paths.data.path())?;
     let objective = match config.pretrain.method {
         PretrainMethod::Pim => {
             let (names, labels) =

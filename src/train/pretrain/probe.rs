@@ -6,8 +6,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::metrics::ConfusionMatrix;
 use crate::model::Encoder;
-use crate::train::metrics::ConfusionMatrix;
 use crate::train::windows::WindowSet;
 
 /// Macro-F1 of a nearest-centroid probe of the frozen `encoder` on the labelled `windows`:
