@@ -8,8 +8,7 @@ use clap::Args;
 
 use super::progress::print_lines;
 use crate::config::PimConfig;
-use crate::config::PretrainMethod;
-use crate::data::kshot::Shots;
+use crate::config::{PretrainMethod, PretrainTargets};
 use crate::error::{Error, Result};
 use crate::presets::{self, PRESETS, Preset};
 use crate::run_folder::layout::LabelsFolder;
@@ -128,9 +127,20 @@ impl DataArgs {
 /// The run folder of `pim pseudo-label` under `runs/<name>/`.
 pub const LABELS_STAGE: &str = "labels";
 
-/// The run folder of `pim pretrain --method METHOD` under `runs/<name>/`.
-pub fn pretrain_stage(method: PretrainMethod) -> String {
-    format!("pretrain-{}", method.name())
+/// The run folder of `pim pretrain --method METHOD` under `runs/<name>/`, with the
+/// sensors an encoder reads when not all (`-torso`), and `-seen` where method pim predicts
+/// only their physics.
+pub fn pretrain_stage(method: PretrainMethod, config: &PimConfig) -> String {
+    let seen = config.pretrain.targets == PretrainTargets::SeenSensors
+        && method == PretrainMethod::Pim
+        && !config.model.sensors.is_empty();
+    format!("pretrain-{}{}{}", method.name(), sensors_suffix(config), if seen { "-seen" } else { "" })
+}
+
+/// `-<sensor>+<sensor>` for an encoder that reads only those sensors, else nothing.
+fn sensors_suffix(config: &PimConfig) -> String {
+    let sensors = &config.model.sensors;
+    if sensors.is_empty() { String::new() } else { format!("-{}", sensors.join("+")) }
 }
 
 /// Where fine-tuning starts with `--dataset` (`--from`): a pre-training run of the preset, or scratch.
@@ -165,10 +175,11 @@ impl FinetuneFrom {
         }
     }
 
-    /// The pre-training run folder it names under the preset's runs, which must exist.
-    pub fn run_dir(self, preset: &Preset) -> Result<Option<PathBuf>> {
+    /// The pre-training run folder it names under the preset's runs for an encoder of
+    /// `config`'s sensors, which must exist.
+    pub fn run_dir(self, preset: &Preset, config: &PimConfig) -> Result<Option<PathBuf>> {
         let FinetuneFrom::Pretrained(method) = self else { return Ok(None) };
-        let dir = preset.run_dir(&pretrain_stage(method));
+        let dir = preset.run_dir(&pretrain_stage(method, config));
         if !dir.is_dir() {
             let fix = format!(
                 "run `pim pretrain --dataset {} --method {}` first, or pass --from scratch",
@@ -181,9 +192,11 @@ impl FinetuneFrom {
     }
 }
 
-/// The run folder of `pim finetune` under `runs/<name>/`: `from` is a method or `scratch`.
-pub fn finetune_stage(from: &str, shots: Shots, seed: u64) -> String {
-    format!("finetune-{from}-{shots}shots-seed{seed}")
+/// The run folder of `pim finetune` under `runs/<name>/`: `from` is a method or `scratch`,
+/// followed by the sensors of `config`'s encoder when not all.
+pub fn finetune_stage(from: &str, config: &PimConfig) -> String {
+    let (shots, seed) = (config.finetune.shots, config.seed);
+    format!("finetune-{from}{}-{shots}shots-seed{seed}", sensors_suffix(config))
 }
 
 /// The fine-tuning run folders in `dir`, sorted.

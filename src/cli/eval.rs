@@ -33,6 +33,9 @@ pub struct EvalArgs {
     /// With --dataset: the fine-tuning run's seed (default the preset's seed).
     #[arg(long, requires = "dataset")]
     pub seed: Option<u64>,
+    /// With --dataset: the sensors its encoder reads, comma-separated (default every sensor).
+    #[arg(long, requires = "dataset", value_delimiter = ',')]
+    pub sensors: Option<Vec<String>>,
     /// Where the windows are.
     #[command(flatten)]
     pub data: DataArgs,
@@ -49,8 +52,11 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         (None, Some(preset)) => {
             let config = preset.config();
             let start = args.from.unwrap_or(FinetuneFrom::Pretrained(config.pretrain.method));
-            let shots = args.shots.unwrap_or(config.finetune.shots);
-            let run = preset.run_dir(&finetune_stage(start.name(), shots, args.seed.unwrap_or(config.seed)));
+            let mut config = config;
+            config.finetune.shots = args.shots.unwrap_or(config.finetune.shots);
+            config.seed = args.seed.unwrap_or(config.seed);
+            config.model.sensors = args.sensors.clone().unwrap_or_default();
+            let run = preset.run_dir(&finetune_stage(start.name(), &config));
             if !run.is_dir() {
                 let runs = run.parent().map(finetune_runs).unwrap_or_default();
                 let fix = if runs.is_empty() {

@@ -36,7 +36,7 @@ impl RunChoice {
         };
         let preset = presets::find(name)?;
         let method = self.method.unwrap_or(preset.config().pretrain.method);
-        let run = preset.run_dir(&pretrain_stage(method));
+        let run = preset.run_dir(&pretrain_stage(method, &preset.config()));
         if !run.is_dir() {
             let fix = format!("run `pim pretrain --dataset {name} --method {}` first, or pass --run", method.name());
             return Err(Error::bad_dataset(run, "does not exist", fix));

@@ -38,6 +38,10 @@ pub struct FinetuneArgs {
     /// from `scratch`; default pretrain.method of the config.
     #[arg(long)]
     pub from: Option<FinetuneFrom>,
+    /// The sensors the encoder reads, comma-separated, e.g. `torso` (overrides
+    /// model.sensors; must match the pre-trained encoder's).
+    #[arg(long, value_delimiter = ',')]
+    pub sensors: Option<Vec<String>>,
     /// The encoder another checkpoint rule kept (lowest_validation_loss, last_epoch,
     /// improving_tasks, probe) instead of the run's encoder.bpk.
     #[arg(long, value_parser = parse_rule)]
@@ -78,6 +82,9 @@ pub fn effective_config(args: &FinetuneArgs) -> Result<(PimConfig, Option<&'stat
     if let Some(epochs) = args.epochs {
         config.finetune.epochs = epochs;
     }
+    if let Some(sensors) = &args.sensors {
+        config.model.sensors = sensors.clone();
+    }
     config.validate(&path)?;
     Ok((config, preset))
 }
@@ -93,7 +100,7 @@ fn start_of(args: &FinetuneArgs, config: &PimConfig, preset: Option<&Preset>) ->
         (None, None) => FinetuneFrom::Scratch,
     };
     let run = match preset {
-        Some(preset) => start.run_dir(preset)?,
+        Some(preset) => start.run_dir(preset, config)?,
         None => None,
     };
     match run {
@@ -116,7 +123,7 @@ fn command_line(flag: &str, problem: &str, fix: &str) -> Error {
 pub fn run_finetune(args: &FinetuneArgs, quiet: bool) -> Result<()> {
     let (config, preset) = effective_config(args)?;
     let (init, start) = start_of(args, &config, preset)?;
-    let stage = finetune_stage(start, config.finetune.shots, config.seed);
+    let stage = finetune_stage(start, &config);
     let out = out_or_default(&args.out, preset, &stage, "--out")?;
     let paths = FinetunePaths { data: args.data.source(preset)?, init, out: out.clone() };
     let report = finetune(&config, &paths, args.backend, &StderrProgress { quiet })?;

@@ -8,7 +8,7 @@ use super::dataset::{ConfigArgs, DataArgs, LABELS_STAGE, Resolved, out_or_defaul
 use super::progress::{StderrProgress, print_notices};
 use crate::config::PimConfig;
 use crate::config::Task;
-use crate::config::{LossWeights, PretrainMethod};
+use crate::config::{LossWeights, PretrainMethod, PretrainTargets};
 use crate::error::{Error, Result};
 use crate::presets::Preset;
 use crate::train::backend::Backend;
@@ -44,6 +44,14 @@ pub struct PretrainArgs {
     /// Epochs (overrides pretrain.epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// The sensors the encoder reads, comma-separated, e.g. `torso` for a one-device model
+    /// (overrides model.sensors; default every sensor).
+    #[arg(long, value_delimiter = ',')]
+    pub sensors: Option<Vec<String>>,
+    /// Method pim with --sensors: predict every sensor's physics (all_sensors, the default)
+    /// or only the sensors' the encoder reads (seen_sensors) (overrides pretrain.targets).
+    #[arg(long)]
+    pub targets: Option<PretrainTargets>,
     /// Compute backend.
     #[arg(long, default_value = "cpu")]
     pub backend: Backend,
@@ -71,6 +79,12 @@ pub fn effective_config(args: &PretrainArgs) -> Result<(PimConfig, Option<&'stat
     if let Some(epochs) = args.epochs {
         config.pretrain.epochs = epochs;
     }
+    if let Some(sensors) = &args.sensors {
+        config.model.sensors = sensors.clone();
+    }
+    if let Some(targets) = args.targets {
+        config.pretrain.targets = targets;
+    }
     config.validate(&path)?;
     Ok((config, preset))
 }
@@ -83,7 +97,7 @@ pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
         (PretrainMethod::Pim, None, Some(preset)) => Some(preset.run_dir(LABELS_STAGE)),
         _ => args.labels.clone(),
     };
-    let out = out_or_default(&args.out, preset, &pretrain_stage(method), "--out")?;
+    let out = out_or_default(&args.out, preset, &pretrain_stage(method, &config), "--out")?;
     let paths = PretrainPaths { labels, data: args.data.source(preset)?, out: out.clone() };
     let report = pretrain(&config, &paths, args.backend, &StderrProgress { quiet })?;
     print_notices(&report.notices, quiet);

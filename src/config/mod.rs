@@ -17,7 +17,8 @@ mod train;
 pub use labels::{BinStrategy, DiscretiserConfig, Task};
 pub use model::ModelConfig;
 pub use train::{
-    CheckpointRule, FinetuneConfig, LossWeights, PretrainConfig, PretrainMethod, PretrainPool, ValidationLabels,
+    CheckpointRule, FinetuneConfig, LossWeights, PretrainConfig, PretrainMethod, PretrainPool, PretrainTargets,
+    ValidationLabels,
 };
 
 /// A whole `pim` config.
@@ -77,7 +78,25 @@ impl PimConfig {
             ));
         }
         self.pretrain.validate(path)?;
-        self.finetune.validate(path)
+        self.finetune.validate(path)?;
+        self.check_encoder_sensors(path)
+    }
+
+    /// Fail unless `model.sensors` names distinct sensors of the dataset.
+    fn check_encoder_sensors(&self, path: &Path) -> Result<()> {
+        let known: Vec<&str> = self.dataset.sensors.iter().map(|s| s.name.as_str()).collect();
+        for (i, name) in self.model.sensors.iter().enumerate() {
+            let problem = if !known.contains(&name.as_str()) {
+                format!("names {name:?}, not a sensor of dataset {}", self.dataset.name)
+            } else if self.model.sensors[..i].contains(name) {
+                format!("names {name:?} twice")
+            } else {
+                continue;
+            };
+            let fix = format!("name each once, among {}", known.join(", "));
+            return Err(Error::invalid_config(path, "model.sensors", problem, fix));
+        }
+        Ok(())
     }
 }
 

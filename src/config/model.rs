@@ -17,6 +17,10 @@ pub struct ModelConfig {
     pub head_hidden: usize,
     /// Hidden units of the classifier.
     pub classifier_hidden: usize,
+    /// The sensors whose channels the encoder reads, e.g. `["torso"]` for a one-device
+    /// model (a phone at the chest); empty (the default) reads every sensor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<String>,
 }
 
 impl Default for ModelConfig {
@@ -27,6 +31,7 @@ impl Default for ModelConfig {
             dropout: 0.1,
             head_hidden: 256,
             classifier_hidden: 1024,
+            sensors: Vec::new(),
         }
     }
 }

@@ -143,6 +143,42 @@ pub struct PretrainConfig {
     pub checkpoint: CheckpointRule,
     /// Which windows it learns from.
     pub pool: PretrainPool,
+    /// Method `pim` with an encoder that reads some sensors only (`model.sensors`): which
+    /// sensors' pseudo-labels it predicts.
+    #[serde(skip_serializing_if = "PretrainTargets::is_default")]
+    pub targets: PretrainTargets,
+}
+
+/// Whose physics a one-device encoder learns to predict (method `pim`, `model.sensors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PretrainTargets {
+    /// Every sensor's speed and angles and every pair's symmetry, computed from all the
+    /// recording's sensors: multi-sensor physics distilled into the one-device encoder.
+    #[default]
+    AllSensors,
+    /// The speed and angles of the sensors the encoder reads, and the symmetry of a pair
+    /// only where it reads both sides: what a one-device dataset could give.
+    SeenSensors,
+}
+
+impl PretrainTargets {
+    /// Whether it is the default (left out of saved configs, which stay as before).
+    pub fn is_default(&self) -> bool {
+        *self == PretrainTargets::default()
+    }
+}
+
+impl std::str::FromStr for PretrainTargets {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "all_sensors" => Ok(PretrainTargets::AllSensors),
+            "seen_sensors" => Ok(PretrainTargets::SeenSensors),
+            _ => Err(format!("{text:?} is not a choice of targets: use all_sensors or seen_sensors")),
+        }
+    }
 }
 
 impl Default for PretrainConfig {
@@ -158,6 +194,7 @@ impl Default for PretrainConfig {
             transform: TransformConfig::default(),
             checkpoint: CheckpointRule::LowestValidationLoss,
             pool: PretrainPool::TrainingSubjects,
+            targets: PretrainTargets::AllSensors,
         }
     }
 }

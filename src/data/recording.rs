@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView1};
 
-use super::dataset_config::{DatasetConfig, Modality};
+use super::dataset_config::{DatasetConfig, Modality, SensorConfig};
 
 /// Where each sensor's modalities sit among the channels of a recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +18,29 @@ impl ChannelLayout {
     /// The layout of the network input that `config` describes (see
     /// [`DatasetConfig::channel_names`]).
     pub fn new(config: &DatasetConfig) -> Self {
+        Self::of(config.sensors.iter())
+    }
+
+    /// The layout of the encoder's input when it reads only the sensors named `seen`
+    /// (every sensor where `seen` is empty), in the dataset's order, rows from 0.
+    pub fn seen(config: &DatasetConfig, seen: &[String]) -> Self {
+        Self::of(config.sensors.iter().filter(|s| seen.is_empty() || seen.contains(&s.name)))
+    }
+
+    /// The rows of [`ChannelLayout::new`] that [`ChannelLayout::seen`] keeps, in order.
+    pub fn seen_rows(config: &DatasetConfig, seen: &[String]) -> Vec<usize> {
+        let all = Self::new(config);
+        let mut rows = Vec::new();
+        for (sensor, _) in config.sensors.iter().enumerate().filter(|(_, s)| seen.is_empty() || seen.contains(&s.name))
+        {
+            rows.extend(Modality::ALL.into_iter().filter_map(|m| all.rows(sensor, m)).flatten());
+        }
+        rows
+    }
+
+    fn of<'a>(sensors: impl Iterator<Item = &'a SensorConfig>) -> Self {
         let mut next = 0;
-        let sensors = config
-            .sensors
-            .iter()
+        let sensors = sensors
             .map(|sensor| {
                 Modality::ALL.map(|modality| {
                     sensor.has(modality).then(|| {
@@ -81,5 +100,27 @@ impl Recording {
     /// One channel over the whole recording.
     pub fn channel(&self, row: usize) -> ArrayView1<'_, f32> {
         self.samples.row(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoder_of_some_sensors_reads_their_rows_in_the_dataset_order() {
+        // DSADS: five sensors (torso, right_arm, left_arm, right_leg, left_leg), each acc,
+        // gyro, mag: nine rows apiece.
+        let dsads = crate::presets::find("dsads").unwrap().config().dataset;
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(ChannelLayout::seen_rows(&dsads, &names(&["right_arm"])), (9..18).collect::<Vec<_>>());
+        let legs_then_torso = names(&["left_leg", "torso"]);
+        let rows: Vec<usize> = (0..9).chain(36..45).collect();
+        assert_eq!(ChannelLayout::seen_rows(&dsads, &legs_then_torso), rows, "the dataset's order, not the list's");
+        assert_eq!(ChannelLayout::seen_rows(&dsads, &[]), (0..45).collect::<Vec<_>>(), "none named: every sensor");
+        let seen = ChannelLayout::seen(&dsads, &legs_then_torso);
+        assert_eq!((seen.channels(), seen.sensors()), (18, 2));
+        assert_eq!(seen.rows(1, Modality::Gyro), Some([12, 13, 14]), "the left leg's gyro, renumbered from 0");
+        assert_eq!(ChannelLayout::seen(&dsads, &[]), ChannelLayout::new(&dsads));
     }
 }

@@ -87,7 +87,7 @@ fn objective_shape(config: &PimConfig, run: &PretrainFolder, channels: usize) ->
         PretrainMethod::Transform => Objective::Transform {
             config: config.pretrain.transform.clone(),
             shape: crate::data::transform::WindowShape::new(
-                &crate::data::ChannelLayout::new(&config.dataset),
+                &crate::data::ChannelLayout::seen(&config.dataset, &config.model.sensors),
                 config.dataset.window.length,
             ),
             normaliser: Normaliser { mean: vec![0.0; channels], std: vec![1.0; channels] },

@@ -78,7 +78,7 @@ impl WindowSet {
         // Subjects the split does not name are kept, for from_index to refuse. The other
         // checks (channels, activity names) see only the kept windows.
         let wanted = |subject: &str| dataset.split.role_of(subject).is_none_or(|role| roles.contains(&role));
-        match source {
+        let set = match source {
             WindowSource::Raw(dir) => {
                 let read = read_dataset(dir, dataset, progress)?;
                 let (windows, _) = cut_windows(&read.recordings, dataset.window);
@@ -92,7 +92,7 @@ impl WindowSet {
                 debug_assert_eq!(offset.unwrap_or(0), 0, "a freshly built array starts at its buffer's start");
                 set.inputs = inputs;
                 set.notices = read.notices;
-                Ok(set)
+                set
             }
             WindowSource::Prepared(dir) => {
                 check_prepared_config(dir, config)?;
@@ -102,9 +102,29 @@ impl WindowSet {
                 let (_, channels, time) = samples.dims();
                 let mut set = Self::from_index(config, &index, rows, (channels, time), source.path())?;
                 set.mapped = Some(Arc::new(samples));
-                Ok(set)
+                set
+            }
+        };
+        if config.model.sensors.is_empty() {
+            return Ok(set);
+        }
+        set.keep_channels(&ChannelLayout::seen_rows(dataset, &config.model.sensors), source.path())
+    }
+
+    /// The same windows with only the channel `rows` (those of the sensors the encoder
+    /// reads, `model.sensors`), their samples copied once checked against their checksums.
+    fn keep_channels(self, rows: &[usize], source: &Path) -> Result<WindowSet> {
+        let all: Vec<usize> = (0..self.len()).collect();
+        self.check_intact(&all, source)?;
+        let time = self.time;
+        let mut inputs = Vec::with_capacity(self.len() * rows.len() * time);
+        for i in all {
+            let window = self.window(i);
+            for &row in rows {
+                inputs.extend_from_slice(&window[row * time..(row + 1) * time]);
             }
         }
+        Ok(WindowSet { channels: rows.len(), inputs, mapped: None, ..self })
     }
 
     /// A set without samples yet: the windows of `index` (rows `rows` of their source, of

@@ -7,6 +7,7 @@
 mod common;
 
 mod cli;
+mod devices;
 mod export;
 mod golden;
 mod grid;

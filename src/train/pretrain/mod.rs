@@ -37,7 +37,7 @@ use super::objective::{Objective, TaskColumns, TaskTargets};
 use super::windows::{WindowSet, WindowSource, read_labels};
 use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
-use crate::config::{CheckpointRule, PretrainMethod, PretrainPool};
+use crate::config::{CheckpointRule, PretrainMethod, PretrainPool, PretrainTargets, Task};
 use crate::data::ChannelLayout;
 use crate::data::Normaliser;
 use crate::data::dataset_config::SplitRole;
@@ -361,7 +361,7 @@ fn read_inputs(
         PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
         PretrainMethod::Transform => Objective::Transform {
             config: config.pretrain.transform.clone(),
-            shape: WindowShape::new(&ChannelLayout::new(&config.dataset), set.time),
+            shape: WindowShape::new(&ChannelLayout::seen(&config.dataset, &config.model.sensors), set.time),
             normaliser: normaliser.clone(),
         },
     };
@@ -503,9 +503,16 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
     let mut tasks = Vec::new();
     for &task in &config.pretrain.tasks {
         let prefix = format!("{}.", task.name());
-        let columns: Vec<String> = names.iter().filter(|n| n.starts_with(&prefix)).cloned().collect();
-        if columns.is_empty() {
+        let all: Vec<&String> = names.iter().filter(|n| n.starts_with(&prefix)).collect();
+        let columns: Vec<String> = all.iter().filter(|n| is_target(config, n)).map(|n| n.to_string()).collect();
+        if all.is_empty() {
             notices.push(format!("the labels have no {} columns: that task is skipped", task.name()));
+        } else if columns.is_empty() {
+            notices.push(format!(
+                "pretrain.targets seen_sensors leaves no {} column of the sensors the encoder reads ({}): that task is skipped",
+                task.name(),
+                config.model.sensors.join(", ")
+            ));
         } else if !tasks.iter().any(|t: &TaskColumns| t.task == task) {
             tasks.push(TaskColumns { task, columns });
         }
@@ -518,6 +525,19 @@ fn active_tasks(config: &PimConfig, names: &[String], notices: &mut Vec<String>)
         ));
     }
     Ok(tasks)
+}
+
+/// Whether label column `name` (`speed.<sensor>`, `angle.<sensor>.<axis>`,
+/// `symmetry.<left>.<right>`) is a target: under `pretrain.targets` `seen_sensors`, only a
+/// sensor the encoder reads (`model.sensors`), or a pair whose two sides it reads.
+fn is_target(config: &PimConfig, name: &str) -> bool {
+    let seen = &config.model.sensors;
+    if config.pretrain.targets == PretrainTargets::AllSensors || seen.is_empty() {
+        return true;
+    }
+    let mut parts = name.split('.');
+    let sides = if parts.next() == Some(Task::Symmetry.name()) { 2 } else { 1 };
+    parts.take(sides).all(|sensor| seen.iter().any(|s| s == sensor))
 }
 
 /// A fresh network for `objective`: the encoder and the heads or decoder on top of it.
