@@ -120,6 +120,7 @@ fn main() {
         targets: TaskTargets::new(&tasks, &names, &bins),
         tasks,
         weights: config.pretrain.loss_weights,
+        reconstruction: None,
     };
     let masked = Objective::Masked { ratio: config.pretrain.mask_ratio };
     let transform = Objective::Transform {

@@ -88,6 +88,7 @@ fn main() {
         targets: TaskTargets::new(&tasks, &names, &bins),
         tasks: tasks.clone(),
         weights: config.pretrain.loss_weights,
+        reconstruction: None,
     };
     let device = Backend::Cpu.device(config.seed).unwrap().autodiff();
     let model = init_model(&config, set.channels, &objective, &device);

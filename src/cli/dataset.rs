@@ -132,7 +132,7 @@ pub const LABELS_STAGE: &str = "labels";
 /// only their physics.
 pub fn pretrain_stage(method: PretrainMethod, config: &PimConfig) -> String {
     let seen = config.pretrain.targets == PretrainTargets::SeenSensors
-        && method == PretrainMethod::Pim
+        && method.learns_physics()
         && !config.model.sensors.is_empty();
     format!("pretrain-{}{}{}", method.name(), sensors_suffix(config), if seen { "-seen" } else { "" })
 }

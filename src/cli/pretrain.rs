@@ -94,7 +94,7 @@ pub fn run(args: &PretrainArgs, quiet: bool) -> Result<()> {
     let (config, preset) = effective_config(args)?;
     let method = config.pretrain.method;
     let labels = match (method, &args.labels, preset) {
-        (PretrainMethod::Pim, None, Some(preset)) => Some(preset.run_dir(LABELS_STAGE)),
+        (method, None, Some(preset)) if method.learns_physics() => Some(preset.run_dir(LABELS_STAGE)),
         _ => args.labels.clone(),
     };
     let out = out_or_default(&args.out, preset, &pretrain_stage(method, &config), "--out")?;

@@ -41,11 +41,16 @@ pub enum PretrainMethod {
     Masked,
     /// Multi-task transformation discrimination (Saeed et al. 2019).
     Transform,
+    /// PIM's physics heads and masked reconstruction's decoder on one encoder, their losses
+    /// summed with `pretrain.loss_weights` and `pretrain.reconstruction_weight`.
+    #[serde(rename = "pim+masked")]
+    PimMasked,
 }
 
 impl PretrainMethod {
     /// Every method.
-    pub const ALL: [PretrainMethod; 3] = [PretrainMethod::Pim, PretrainMethod::Masked, PretrainMethod::Transform];
+    pub const ALL: [PretrainMethod; 4] =
+        [PretrainMethod::Pim, PretrainMethod::Masked, PretrainMethod::Transform, PretrainMethod::PimMasked];
 
     /// The method's name, as in configs and on the command line.
     pub fn name(self) -> &'static str {
@@ -53,7 +58,13 @@ impl PretrainMethod {
             PretrainMethod::Pim => "pim",
             PretrainMethod::Masked => "masked",
             PretrainMethod::Transform => "transform",
+            PretrainMethod::PimMasked => "pim+masked",
         }
+    }
+
+    /// Whether it learns the physics pseudo-labels (and so needs `pim pseudo-label`'s).
+    pub fn learns_physics(self) -> bool {
+        matches!(self, PretrainMethod::Pim | PretrainMethod::PimMasked)
     }
 }
 
@@ -64,7 +75,7 @@ impl std::str::FromStr for PretrainMethod {
         PretrainMethod::ALL
             .into_iter()
             .find(|m| m.name() == text)
-            .ok_or_else(|| format!("{text:?} is not a pre-training method: use pim, masked or transform"))
+            .ok_or_else(|| format!("{text:?} is not a pre-training method: use pim, masked, transform or pim+masked"))
     }
 }
 
@@ -135,8 +146,11 @@ pub struct PretrainConfig {
     pub tasks: Vec<Task>,
     /// Loss weights (method `pim`).
     pub loss_weights: LossWeights,
-    /// Share of each window's time steps zeroed (method `masked`).
+    /// Share of each window's time steps zeroed (methods `masked` and `pim+masked`).
     pub mask_ratio: f64,
+    /// Weight of the reconstruction loss beside the physics losses (method `pim+masked`).
+    #[serde(skip_serializing_if = "is_one")]
+    pub reconstruction_weight: f64,
     /// Transformation strengths (method `transform`).
     pub transform: TransformConfig,
     /// Which epoch becomes `encoder.bpk`.
@@ -147,6 +161,12 @@ pub struct PretrainConfig {
     /// sensors' pseudo-labels it predicts.
     #[serde(skip_serializing_if = "PretrainTargets::is_default")]
     pub targets: PretrainTargets,
+}
+
+/// Whether `weight` is 1, the default weight (left out of saved configs, which stay as
+/// before).
+fn is_one(weight: &f64) -> bool {
+    *weight == 1.0
 }
 
 /// Whose physics a one-device encoder learns to predict (method `pim`, `model.sensors`).
@@ -191,6 +211,7 @@ impl Default for PretrainConfig {
             tasks: Task::ALL.to_vec(),
             loss_weights: LossWeights { speed: 1.0, angle: 1.0, symmetry: 1.0 },
             mask_ratio: 0.1,
+            reconstruction_weight: 1.0,
             transform: TransformConfig::default(),
             checkpoint: CheckpointRule::LowestValidationLoss,
             pool: PretrainPool::TrainingSubjects,
@@ -296,6 +317,13 @@ impl PretrainConfig {
                     "use a finite weight of at least 0",
                 );
             }
+        }
+        if !(self.reconstruction_weight.is_finite() && self.reconstruction_weight >= 0.0) {
+            return bad(
+                "reconstruction_weight",
+                format!("is {}", self.reconstruction_weight),
+                "use a finite weight of at least 0",
+            );
         }
         if !(self.mask_ratio > 0.0 && self.mask_ratio < 1.0) {
             return bad("mask_ratio", format!("is {}", self.mask_ratio), "use a share in (0, 1); the method uses 0.1");

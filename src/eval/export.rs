@@ -75,12 +75,13 @@ fn load_run(dir: &Path, device: &Device) -> Result<LoadedRun> {
 fn objective_shape(config: &PimConfig, run: &PretrainFolder, channels: usize) -> Result<Objective> {
     use crate::config::PretrainMethod;
     Ok(match config.pretrain.method {
-        PretrainMethod::Pim => {
+        PretrainMethod::Pim | PretrainMethod::PimMasked => {
             let tasks: Vec<TaskColumns> = load_json(&run.tasks(), "pass --run a finished `pim pretrain` run folder")?;
             Objective::Physics {
                 targets: crate::train::objective::TaskTargets::empty(),
                 tasks,
                 weights: config.pretrain.loss_weights,
+                reconstruction: crate::train::objective::Reconstruction::of(&config.pretrain),
             }
         }
         PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },

@@ -301,6 +301,7 @@ fn label(grid: &Grid, arm: &Arm) -> String {
         ArmMethod::Pim => "PIM",
         ArmMethod::Masked => "Masked reconstruction",
         ArmMethod::Transform => "Transformation discrimination",
+        ArmMethod::PimMasked => "PIM + masked reconstruction",
         ArmMethod::Scratch => "Supervised from scratch",
     };
     let mut flags = String::new();

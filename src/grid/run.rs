@@ -278,7 +278,7 @@ fn run_cell(
     Ok(Cell {
         arm: arm.name.clone(),
         method: arm.method,
-        tasks: if arm.method == ArmMethod::Pim { config.pretrain.tasks.clone() } else { Vec::new() },
+        tasks: if arm.method.learns_physics() { config.pretrain.tasks.clone() } else { Vec::new() },
         fold,
         seed: config.seed,
         shots: config.finetune.shots,

@@ -23,6 +23,9 @@ pub enum ArmMethod {
     Masked,
     /// Transformation discrimination.
     Transform,
+    /// PIM's heads and masked reconstruction's decoder on one encoder.
+    #[serde(rename = "pim+masked")]
+    PimMasked,
     /// No pre-training: supervised from scratch.
     Scratch,
 }
@@ -34,8 +37,14 @@ impl ArmMethod {
             ArmMethod::Pim => Some(PretrainMethod::Pim),
             ArmMethod::Masked => Some(PretrainMethod::Masked),
             ArmMethod::Transform => Some(PretrainMethod::Transform),
+            ArmMethod::PimMasked => Some(PretrainMethod::PimMasked),
             ArmMethod::Scratch => None,
         }
+    }
+
+    /// Whether it learns the physics pseudo-labels.
+    pub fn learns_physics(self) -> bool {
+        self.pretrain_method().is_some_and(PretrainMethod::learns_physics)
     }
 }
 
@@ -246,11 +255,11 @@ impl Grid {
             if spec.arms[..i].iter().any(|a| a.name == arm.name) {
                 return bad(&format!("arms[{i}].name"), format!("{:?} is used twice", arm.name), "name each arm once");
             }
-            if arm.tasks.is_some() && arm.method != ArmMethod::Pim {
+            if arm.tasks.is_some() && !arm.method.learns_physics() {
                 return bad(
                     &format!("arms[{i}].tasks"),
-                    "is set on a non-PIM arm".into(),
-                    "drop it, or use method pim",
+                    "is set on an arm that learns no physics".into(),
+                    "drop it, or use method pim or pim+masked",
                 );
             }
             if arm.shots.as_ref().is_some_and(Vec::is_empty) || arm.seeds.as_ref().is_some_and(Vec::is_empty) {
@@ -423,7 +432,7 @@ impl Grid {
     /// The arms whose labels are the same pseudo-labels (physics and labels groups), by the
     /// name of the first such PIM arm: the folder its labels go to.
     pub fn labels_name(&self, arm: &Arm) -> Option<String> {
-        if arm.method != ArmMethod::Pim {
+        if !arm.method.learns_physics() {
             return None;
         }
         let groups = |a: &Arm| {
@@ -431,7 +440,7 @@ impl Grid {
             (config.physics, config.labels)
         };
         let mine = groups(arm);
-        self.spec.arms.iter().find(|a| a.method == ArmMethod::Pim && groups(a) == mine).map(|a| a.name.clone())
+        self.spec.arms.iter().find(|a| a.method.learns_physics() && groups(a) == mine).map(|a| a.name.clone())
     }
 
     /// Seeds of an arm.

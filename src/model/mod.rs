@@ -13,7 +13,7 @@ mod tests;
 
 pub use decoder::{Decoder, DecoderConfig};
 pub use dropout::DropoutMasks;
-pub use encoder::{Encoder, EncoderConfig};
+pub use encoder::{Encoder, EncoderConfig, max_over_time};
 pub use heads::{Classifier, ClassifierConfig, PretextHead, PretextHeadConfig};
 pub use loss::{binary_cross_entropy, cross_entropy, masked_mse};
 pub use pretrain::{PretextTop, PretrainModel};

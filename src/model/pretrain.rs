@@ -9,12 +9,15 @@ use crate::config::ModelConfig;
 /// What sits on the encoder during pre-training.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PretextTop {
-    /// One head per entry, predicting that many label columns of `bins` classes each.
+    /// One head per entry, predicting that many label columns of `bins` classes each, and
+    /// with `decoder` the masked-reconstruction decoder beside them.
     Heads {
         /// Label columns of each head.
         columns: Vec<usize>,
         /// Classes per column.
         bins: usize,
+        /// Whether the decoder sits beside the heads (method `pim+masked`).
+        decoder: bool,
     },
     /// The masked-reconstruction decoder.
     Decoder,
@@ -28,7 +31,7 @@ pub struct PretrainModel {
     /// PIM: one head per task, in the run's task order. Transformation discrimination:
     /// one single-logit head per transformation. Masked reconstruction: none.
     pub heads: Vec<PretextHead>,
-    /// Masked reconstruction's decoder.
+    /// Masked reconstruction's decoder (and PIM's beside its heads, in `pim+masked`).
     pub decoder: Option<Decoder>,
 }
 
@@ -38,8 +41,9 @@ impl PretrainModel {
     /// each gets, and so every trained bit.
     pub fn init(model: &ModelConfig, channels: usize, top: &PretextTop, device: &Device) -> Self {
         let (heads, decoder) = match top {
-            PretextTop::Heads { columns, bins } => {
-                (columns.iter().map(|&c| model.pretext_head(c, *bins).init(device)).collect(), None)
+            PretextTop::Heads { columns, bins, decoder } => {
+                let heads = columns.iter().map(|&c| model.pretext_head(c, *bins).init(device)).collect();
+                (heads, decoder.then(|| model.decoder(channels).init(device)))
             }
             PretextTop::Decoder => (Vec::new(), Some(model.decoder(channels).init(device))),
         };

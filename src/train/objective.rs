@@ -10,10 +10,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::windows::WindowSet;
-use crate::config::{LossWeights, Task};
+use crate::config::{LossWeights, PretrainConfig, PretrainMethod, Task};
 use crate::data::Normaliser;
 use crate::data::transform::{TransformConfig, Transformation, WindowShape, apply};
-use crate::model::{DropoutMasks, PretrainModel, binary_cross_entropy, masked_mse};
+use crate::model::{DropoutMasks, PretrainModel, binary_cross_entropy, masked_mse, max_over_time};
 
 /// A task and the label columns it predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,9 +24,27 @@ pub struct TaskColumns {
     pub columns: Vec<String>,
 }
 
+/// Masked reconstruction beside PIM's heads (method `pim+masked`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reconstruction {
+    /// Share of each window's steps zeroed.
+    pub ratio: f64,
+    /// Weight of the reconstruction loss in the total.
+    pub weight: f64,
+}
+
+impl Reconstruction {
+    /// The reconstruction `pretrain` asks for beside the physics, if any.
+    pub fn of(pretrain: &PretrainConfig) -> Option<Self> {
+        (pretrain.method == PretrainMethod::PimMasked)
+            .then_some(Reconstruction { ratio: pretrain.mask_ratio, weight: pretrain.reconstruction_weight })
+    }
+}
+
 /// A pre-training objective, ready to score batches.
 pub enum Objective {
-    /// Predict each task's label bins.
+    /// Predict each task's label bins (and with `reconstruction`, from masked windows,
+    /// reconstruct the zeroed steps too).
     Physics {
         /// Tasks, in head order.
         tasks: Vec<TaskColumns>,
@@ -34,6 +52,8 @@ pub enum Objective {
         targets: TaskTargets,
         /// alpha, beta, gamma.
         weights: LossWeights,
+        /// Method `pim+masked`: the decoder's task beside the heads.
+        reconstruction: Option<Reconstruction>,
     },
     /// Reconstruct the zeroed time steps.
     Masked {
@@ -64,8 +84,11 @@ impl Objective {
     /// Names of the loss terms, in order (metrics columns, head order).
     pub fn term_names(&self) -> Vec<String> {
         match self {
-            Objective::Physics { tasks, .. } => tasks.iter().map(|t| t.task.name().to_string()).collect(),
-            Objective::Masked { .. } => vec!["reconstruction".into()],
+            Objective::Physics { tasks, reconstruction, .. } => {
+                let physics = tasks.iter().map(|t| t.task.name().to_string());
+                physics.chain(reconstruction.map(|_| RECONSTRUCTION.to_string())).collect()
+            }
+            Objective::Masked { .. } => vec![RECONSTRUCTION.into()],
             Objective::Transform { .. } => Transformation::ALL.iter().map(|t| t.name().to_string()).collect(),
         }
     }
@@ -74,7 +97,9 @@ impl Objective {
     /// for the transformation heads (their mean), 1 for reconstruction.
     pub fn term_weights(&self) -> Vec<f64> {
         match self {
-            Objective::Physics { tasks, weights, .. } => tasks.iter().map(|t| weights.of(t.task)).collect(),
+            Objective::Physics { tasks, weights, reconstruction, .. } => {
+                tasks.iter().map(|t| weights.of(t.task)).chain(reconstruction.map(|r| r.weight)).collect()
+            }
             Objective::Masked { .. } => vec![1.0],
             Objective::Transform { .. } => vec![1.0 / Transformation::ALL.len() as f64; Transformation::ALL.len()],
         }
@@ -92,32 +117,19 @@ impl Objective {
         device: &Device,
     ) -> Vec<Option<Term>> {
         match self {
-            Objective::Physics { targets, .. } => {
-                let inputs = set.batch(batch, device);
-                let embedding = embed(model, inputs, dropout);
-                model
-                    .heads
-                    .iter()
-                    .enumerate()
-                    .map(|(t, head)| {
-                        let loss = head.loss(head.forward(embedding.clone()), targets.batch(t, batch, device));
-                        Some(Term { loss, count: batch.len() })
-                    })
-                    .collect()
+            Objective::Physics { targets, reconstruction: None, .. } => {
+                let embedding = embed(model, set.batch(batch, device), dropout);
+                physics_terms(model, targets, embedding, batch, device)
             }
-            Objective::Masked { ratio } => {
-                let (inputs, masked) = masked_batch(set, batch, *ratio, rng);
-                let shape = [batch.len(), set.channels, set.time];
-                let masked_inputs = Tensor::from_data(TensorData::new(masked, shape), device);
-                let original = set.batch(batch, device);
-                let mask = Tensor::from_data(TensorData::new(inputs, [batch.len(), set.time]), device);
-                let features = match dropout {
-                    Some(masks) => model.encoder.features_train(masked_inputs, masks),
-                    None => model.encoder.features(masked_inputs),
-                };
-                let decoder = model.decoder.as_ref().expect("a masked-reconstruction model has a decoder");
-                vec![Some(Term { loss: masked_mse(decoder.forward(features), original, mask), count: batch.len() })]
+            Objective::Physics { targets, reconstruction: Some(reconstruction), .. } => {
+                // One pass of the masked windows: the heads read its embedding, the decoder
+                // its feature map.
+                let (features, term) = reconstruct(model, set, batch, reconstruction.ratio, dropout, rng, device);
+                let mut terms = physics_terms(model, targets, max_over_time(features), batch, device);
+                terms.push(Some(term));
+                terms
             }
+            Objective::Masked { ratio } => vec![Some(reconstruct(model, set, batch, *ratio, dropout, rng, device).1)],
             Objective::Transform { config, shape, normaliser } => {
                 let n = batch.len();
                 // Each window gets one transformation, in turn from a random start, so every
@@ -160,6 +172,49 @@ impl Objective {
             }
         }
     }
+}
+
+/// The name of the reconstruction loss term.
+const RECONSTRUCTION: &str = "reconstruction";
+
+/// Each head's loss on `embedding` against its task's bins for the windows `batch`.
+fn physics_terms(
+    model: &PretrainModel,
+    targets: &TaskTargets,
+    embedding: Tensor<2>,
+    batch: &[usize],
+    device: &Device,
+) -> Vec<Option<Term>> {
+    let loss = |(t, head): (usize, &crate::model::PretextHead)| {
+        let loss = head.loss(head.forward(embedding.clone()), targets.batch(t, batch, device));
+        Some(Term { loss, count: batch.len() })
+    };
+    model.heads.iter().enumerate().map(loss).collect()
+}
+
+/// The encoder's feature map of the windows `batch` with `ratio` of their steps zeroed, and
+/// the decoder's reconstruction error on those steps.
+fn reconstruct(
+    model: &PretrainModel,
+    set: &WindowSet,
+    batch: &[usize],
+    ratio: f64,
+    dropout: Option<&mut DropoutMasks>,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> (Tensor<3>, Term) {
+    let (inputs, masked) = masked_batch(set, batch, ratio, rng);
+    let shape = [batch.len(), set.channels, set.time];
+    let masked_inputs = Tensor::from_data(TensorData::new(masked, shape), device);
+    let original = set.batch(batch, device);
+    let mask = Tensor::from_data(TensorData::new(inputs, [batch.len(), set.time]), device);
+    let features = match dropout {
+        Some(masks) => model.encoder.features_train(masked_inputs, masks),
+        None => model.encoder.features(masked_inputs),
+    };
+    let decoder = model.decoder.as_ref().expect("a reconstructing model has a decoder");
+    let loss = masked_mse(decoder.forward(features.clone()), original, mask);
+    (features, Term { loss, count: batch.len() })
 }
 
 /// The encoder's embedding of `inputs`, with dropout when training.
@@ -232,6 +287,27 @@ mod tests {
 
     use super::*;
     use crate::data::dataset_config::SplitRole;
+
+    #[test]
+    fn the_hybrid_adds_a_weighted_reconstruction_term_after_the_tasks() {
+        let tasks = [Task::Speed, Task::Symmetry].map(|task| TaskColumns { task, columns: vec!["c".into()] }).to_vec();
+        let weights = LossWeights { speed: 1.0, angle: 1.0, symmetry: 0.5 };
+        let objective = |reconstruction| Objective::Physics {
+            tasks: tasks.clone(),
+            targets: TaskTargets::empty(),
+            weights,
+            reconstruction,
+        };
+        let hybrid = objective(Some(Reconstruction { ratio: 0.1, weight: 2.0 }));
+        assert_eq!(hybrid.term_names(), ["speed", "symmetry", "reconstruction"]);
+        assert_eq!(hybrid.term_weights(), [1.0, 0.5, 2.0]);
+        assert_eq!(objective(None).term_names(), ["speed", "symmetry"]);
+        let mut pretrain = crate::config::PretrainConfig::default();
+        assert_eq!(Reconstruction::of(&pretrain), None, "method pim reconstructs nothing");
+        pretrain.method = PretrainMethod::PimMasked;
+        pretrain.reconstruction_weight = 0.25;
+        assert_eq!(Reconstruction::of(&pretrain), Some(Reconstruction { ratio: 0.1, weight: 0.25 }));
+    }
 
     #[test]
     fn masked_batch_zeroes_ten_percent_of_steps_on_every_channel() {

@@ -11,6 +11,7 @@ mod devices;
 mod export;
 mod golden;
 mod grid;
+mod hybrid;
 mod layout;
 mod pipeline;
 mod readers;

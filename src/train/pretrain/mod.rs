@@ -33,7 +33,7 @@ use resume::{
 
 use super::backend::Backend;
 use super::checkpoint::{load_module, load_optimizer};
-use super::objective::{Objective, TaskColumns, TaskTargets};
+use super::objective::{Objective, Reconstruction, TaskColumns, TaskTargets};
 use super::windows::{WindowSet, WindowSource, read_labels};
 use super::{check_same_groups, epoch_randomness};
 use crate::config::PimConfig;
@@ -296,7 +296,7 @@ fn check_labels<'a>(
 ) -> Result<Option<&'a Path>> {
     let method = config.pretrain.method;
     match (&paths.labels, method) {
-        (Some(dir), PretrainMethod::Pim) => {
+        (Some(dir), PretrainMethod::Pim | PretrainMethod::PimMasked) => {
             require_finished(dir, "pseudo-label", "pass --labels the --out folder of a finished `pim pseudo-label`")?;
             let labels_config_path = LabelsFolder::new(dir).config();
             let labels_config: PimConfig =
@@ -304,9 +304,9 @@ fn check_labels<'a>(
             check_same_groups(&labels_config, config, &labels_config_path, &["dataset", "physics", "labels"])?;
             Ok(Some(dir))
         }
-        (None, PretrainMethod::Pim) => Err(Error::usage(
+        (None, PretrainMethod::Pim | PretrainMethod::PimMasked) => Err(Error::usage(
             "--labels",
-            "is missing: method pim learns the pseudo-labels",
+            format!("is missing: method {} learns the pseudo-labels", method.name()),
             "run `pim pseudo-label` first and pass its --out as --labels",
         )),
         (Some(_), PretrainMethod::Masked | PretrainMethod::Transform) => {
@@ -351,12 +351,13 @@ fn read_inputs(
     };
     let normaliser = set.fit_normaliser_checked(&train, paths.data.path())?;
     let objective = match config.pretrain.method {
-        PretrainMethod::Pim => {
+        PretrainMethod::Pim | PretrainMethod::PimMasked => {
             let (names, labels) =
                 read_labels(labels_dir.expect("method pim's labels are checked first"), &set, config.labels.bins)?;
             let tasks = active_tasks(config, &names, notices)?;
             let targets = TaskTargets::new(&tasks, &names, &labels);
-            Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights }
+            let reconstruction = Reconstruction::of(&config.pretrain);
+            Objective::Physics { tasks, targets, weights: config.pretrain.loss_weights, reconstruction }
         }
         PretrainMethod::Masked => Objective::Masked { ratio: config.pretrain.mask_ratio },
         PretrainMethod::Transform => Objective::Transform {
@@ -543,11 +544,15 @@ fn is_target(config: &PimConfig, name: &str) -> bool {
 /// A fresh network for `objective`: the encoder and the heads or decoder on top of it.
 pub fn init_model(config: &PimConfig, channels: usize, objective: &Objective, device: &Device) -> PretrainModel {
     let top = match objective {
-        Objective::Physics { tasks, .. } => {
-            PretextTop::Heads { columns: tasks.iter().map(|t| t.columns.len()).collect(), bins: config.labels.bins }
-        }
+        Objective::Physics { tasks, reconstruction, .. } => PretextTop::Heads {
+            columns: tasks.iter().map(|t| t.columns.len()).collect(),
+            bins: config.labels.bins,
+            decoder: reconstruction.is_some(),
+        },
         // One logit per transformation: transformed or original.
-        Objective::Transform { .. } => PretextTop::Heads { columns: vec![1; Transformation::ALL.len()], bins: 1 },
+        Objective::Transform { .. } => {
+            PretextTop::Heads { columns: vec![1; Transformation::ALL.len()], bins: 1, decoder: false }
+        }
         Objective::Masked { .. } => PretextTop::Decoder,
     };
     PretrainModel::init(&config.model, channels, &top, device)
