@@ -181,8 +181,10 @@ impl FinetuneFrom {
         let FinetuneFrom::Pretrained(method) = self else { return Ok(None) };
         let dir = preset.run_dir(&pretrain_stage(method, config));
         if !dir.is_dir() {
+            let sensors = &config.model.sensors;
+            let sensors = if sensors.is_empty() { String::new() } else { format!(" --sensors {}", sensors.join(",")) };
             let fix = format!(
-                "run `pim pretrain --dataset {} --method {}` first, or pass --from scratch",
+                "run `pim pretrain --dataset {} --method {}{sensors}` first, or pass --from scratch",
                 preset.name,
                 method.name()
             );

@@ -26,6 +26,9 @@ pub struct RunChoice {
     /// With --dataset: the pre-training method (default the preset's pretrain.method).
     #[arg(long, requires = "dataset")]
     pub method: Option<PretrainMethod>,
+    /// With --dataset: the sensors its encoder reads, comma-separated (default every sensor).
+    #[arg(long, requires = "dataset", value_delimiter = ',')]
+    pub sensors: Option<Vec<String>>,
 }
 
 impl RunChoice {
@@ -35,10 +38,14 @@ impl RunChoice {
             return Ok((self.run.clone().expect("clap requires --run or --dataset"), None));
         };
         let preset = presets::find(name)?;
-        let method = self.method.unwrap_or(preset.config().pretrain.method);
-        let run = preset.run_dir(&pretrain_stage(method, &preset.config()));
+        let mut config = preset.config();
+        config.model.sensors = self.sensors.clone().unwrap_or_default();
+        let method = self.method.unwrap_or(config.pretrain.method);
+        let run = preset.run_dir(&pretrain_stage(method, &config));
         if !run.is_dir() {
-            let fix = format!("run `pim pretrain --dataset {name} --method {}` first, or pass --run", method.name());
+            let sensors = self.sensors.as_ref().map(|s| format!(" --sensors {}", s.join(","))).unwrap_or_default();
+            let fix =
+                format!("run `pim pretrain --dataset {name} --method {}{sensors}` first, or pass --run", method.name());
             return Err(Error::bad_dataset(run, "does not exist", fix));
         }
         Ok((run, Some(preset)))

@@ -82,18 +82,20 @@ impl PimConfig {
         self.check_encoder_sensors(path)
     }
 
-    /// Fail unless `model.sensors` names distinct sensors of the dataset.
+    /// Fail unless `model.sensors` names distinct sensors of the dataset, in its order (so
+    /// one choice of sensors has one spelling, in configs and run folder names).
     fn check_encoder_sensors(&self, path: &Path) -> Result<()> {
         let known: Vec<&str> = self.dataset.sensors.iter().map(|s| s.name.as_str()).collect();
+        let position = |name: &String| known.iter().position(|k| k == name);
         for (i, name) in self.model.sensors.iter().enumerate() {
-            let problem = if !known.contains(&name.as_str()) {
-                format!("names {name:?}, not a sensor of dataset {}", self.dataset.name)
-            } else if self.model.sensors[..i].contains(name) {
-                format!("names {name:?} twice")
-            } else {
-                continue;
+            let problem = match (position(name), i.checked_sub(1).and_then(|p| position(&self.model.sensors[p]))) {
+                (None, _) => format!("names {name:?}, not a sensor of dataset {}", self.dataset.name),
+                (Some(here), Some(before)) if here <= before => {
+                    format!("lists {name:?} after {:?}, twice or out of the dataset's order", self.model.sensors[i - 1])
+                }
+                _ => continue,
             };
-            let fix = format!("name each once, among {}", known.join(", "));
+            let fix = format!("name each once, in the dataset's order: {}", known.join(", "));
             return Err(Error::invalid_config(path, "model.sensors", problem, fix));
         }
         Ok(())

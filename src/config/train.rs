@@ -408,6 +408,13 @@ mod tests {
         for method in PretrainMethod::ALL {
             assert_eq!(method.name().parse::<PretrainMethod>(), Ok(method));
         }
-        assert!("mask".parse::<PretrainMethod>().unwrap_err().contains("pim, masked or transform"));
+        assert!("mask".parse::<PretrainMethod>().unwrap_err().contains("pim, masked, transform or pim+masked"));
+        for method in PretrainMethod::ALL {
+            assert_eq!(
+                serde_json::to_string(&method).unwrap(),
+                format!("\"{}\"", method.name()),
+                "config and command line agree"
+            );
+        }
     }
 }

@@ -188,7 +188,6 @@ pub fn prepare_windows(
     let (windows, _) = cut_windows(&recordings, dataset.window);
     let prepared = PreparedWindows::cut(&recordings, &windows, dataset);
     let layout = LabelsFolder::new(out_dir);
-    folder.clear(&[])?;
     prepared.write(&mut folder, &layout)?;
     folder.stage_json(&layout.config(), config)?;
     let details = serde_json::json!({ "windows": prepared.len(), "recordings": recordings.len() });

@@ -82,6 +82,8 @@ pub fn evaluate(run: &Path, data: &WindowSource, backend: Backend, progress: &dy
     let config: PimConfig = load_json(&layout.config(), fix)?;
     let normaliser: Normaliser = load_json(&layout.normaliser(), fix)?;
     let mut folder = RunFolder::open(run)?;
+    // Again under the lock: another pim may have started fine-tuning into it meanwhile.
+    require_finished(run, "finetune", "pass --run the --out folder of a finished `pim finetune` (rerun it to finish)")?;
     let bar = progress.bar("reading");
     let mut set = WindowSet::load(&config, data, &[SplitRole::Test], &bar)?;
     bar.finish_and_clear();

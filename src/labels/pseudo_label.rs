@@ -104,9 +104,6 @@ pub fn pseudo_label(
 
     let prepared = PreparedWindows::cut(&recordings, &windows, dataset);
     let layout = LabelsFolder::new(out_dir);
-    // An earlier run's windows would be read as this run's.
-    let stale = if with_windows { vec![] } else { vec![layout.windows(), layout.window_index(), layout.window_sums()] };
-    folder.clear(&stale)?;
     if with_windows {
         prepared.write(&mut folder, &layout)?;
     }
@@ -126,6 +123,9 @@ pub fn pseudo_label(
     record.command = command.to_vec();
     record.seconds.insert("parse".into(), parse_time.as_secs_f64());
     record.seconds.insert("features".into(), features_time.as_secs_f64());
+    // Only now, with every file staged: an earlier run's windows would be read as this run's.
+    let stale = if with_windows { vec![] } else { vec![layout.windows(), layout.window_index(), layout.window_sums()] };
+    folder.clear(&stale)?;
     let written = folder.finish(&record)?;
     Ok(PseudoLabelReport {
         recordings: recordings.len(),

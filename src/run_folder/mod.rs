@@ -37,11 +37,15 @@ pub struct RunFolder {
 }
 
 impl RunFolder {
-    /// Create `dir` if needed, check it is writable, and lock it (or say which process holds
-    /// it). Nothing in it changes yet: a run refused for its inputs leaves it as it was.
+    /// Create `dir` if needed, check it is writable, lock it (or say which process holds
+    /// it), and remove the temporary files a killed run left in it (not in its subfolders,
+    /// which may be other runs' folders). Nothing else changes yet: a run refused for its
+    /// inputs leaves a finished folder finished.
     pub fn open(dir: &Path) -> Result<Self> {
         let outputs = StagedOutputs::new(dir)?;
-        Ok(RunFolder { _lock: RunLock::acquire(dir)?, outputs })
+        let folder = RunFolder { _lock: RunLock::acquire(dir)?, outputs };
+        remove_temporaries(dir, false)?;
+        Ok(folder)
     }
 
     /// The folder.
@@ -49,13 +53,19 @@ impl RunFolder {
         &self.outputs.dir
     }
 
-    /// Before the stage replaces any file: take away an earlier run's completion mark, the
-    /// temporary files a killed run left, and `stale` (an earlier run's outputs this run
-    /// may not write again), so nothing of it is taken for this run's.
+    /// Before the stage replaces any file in place: take away an earlier run's completion
+    /// mark and `stale` (an earlier run's outputs this run may not write again), so nothing
+    /// of it is taken for this run's. A stage that only stages its files calls it last,
+    /// before [`RunFolder::finish`], so a failure before then leaves the earlier run whole.
     pub fn clear(&self, stale: &[PathBuf]) -> Result<()> {
         remove_files(&[self.dir().join(RUN_FILE)])?;
-        remove_temporaries(self.dir())?;
         remove_files(stale)
+    }
+
+    /// Remove the temporary files a killed run left in the stage's own subfolder `dir` and
+    /// below it.
+    pub fn clear_temporaries_under(&self, dir: &Path) -> Result<()> {
+        remove_temporaries(dir, true)
     }
 
     /// Stage the file `path` (in this folder) with the bytes `write` produces; it appears
@@ -91,8 +101,8 @@ impl RunFolder {
     /// Finish the stage: clear the earlier completion mark, rename every staged file into
     /// place, then write `record` as `run.json`, last; the paths written.
     pub fn finish(mut self, record: &RunRecord) -> Result<Vec<PathBuf>> {
-        remove_files(&[self.dir().join(RUN_FILE)])?;
         self.outputs.write_json(RUN_FILE, record)?;
+        remove_files(&[self.dir().join(RUN_FILE)])?;
         self.commit()
     }
 }
@@ -109,15 +119,18 @@ pub fn rename_into_place(temporary: &Path, path: &Path) -> Result<()> {
     fs::rename(temporary, path).map_err(|e| Error::io("rename into", path, "check the folder is writable", e))
 }
 
-/// Remove the temporary files (`*.tmp`) a killed run left in `dir` and its subfolders;
-/// call it under the folder's lock.
-fn remove_temporaries(dir: &Path) -> Result<()> {
+/// Remove the temporary files (`*.tmp`) a killed run left in `dir`, and with `recursive`
+/// in its subfolders (never through a symbolic link); call it under the folder's lock.
+fn remove_temporaries(dir: &Path, recursive: bool) -> Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
-        let path = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?.path();
-        if path.is_dir() {
-            remove_temporaries(&path)?;
-        } else if path.extension().is_some_and(|e| e == "tmp") {
+        let entry = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?;
+        let (path, kind) = (entry.path(), entry.file_type().map_err(|e| Error::io("list", dir, "", e))?);
+        if kind.is_dir() {
+            if recursive {
+                remove_temporaries(&path, true)?;
+            }
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "tmp") {
             fs::remove_file(&path).map_err(|e| Error::io("remove", &path, "check the folder is writable", e))?;
         }
     }
@@ -455,13 +468,18 @@ mod tests {
         first.stage_text(&stale, "first").unwrap();
         first.finish(&record).unwrap();
         fs::write(&torn, "a killed run's").unwrap();
+        let nested = dir.path().join("another-run");
+        fs::create_dir(&nested).unwrap();
+        fs::write(nested.join("y.tmp"), "another run's, being written").unwrap();
 
         let second = RunFolder::open(dir.path()).unwrap();
-        assert!(require_finished(dir.path(), "pretrain", "").is_ok(), "opening alone changed the folder");
+        assert!(require_finished(dir.path(), "pretrain", "").is_ok(), "opening changed the finished folder");
+        assert!(!torn.exists(), "a killed run's temporary outlived the open");
+        assert!(nested.join("y.tmp").exists(), "opening a folder swept a temporary of a folder inside it");
         assert!(RunFolder::open(dir.path()).is_err(), "a second writer got the lock");
         second.clear(std::slice::from_ref(&stale)).unwrap();
         assert!(require_finished(dir.path(), "pretrain", "").is_err(), "the earlier mark outlived the clear");
-        assert!(!stale.exists() && !torn.exists(), "an earlier run's file or a temporary was left");
+        assert!(!stale.exists(), "an earlier run's file was left");
         assert_eq!(fs::read_to_string(&kept).unwrap(), "first", "a file the run did not name was removed");
         let written = second.finish(&record).unwrap();
         assert_eq!(written.last(), Some(&dir.path().join(RUN_FILE)), "run.json was not written last");

@@ -87,7 +87,7 @@ fn a_one_device_encoder_reads_only_its_sensor_and_learns_the_physics_asked() {
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(
         error.contains(
-            "`model.sensors` names \"chest\", not a sensor of dataset dsads; name each once, among torso, right_arm"
+            "`model.sensors` names \"chest\", not a sensor of dataset dsads; name each once, in the dataset's order: torso, right_arm"
         ),
         "{error}"
     );

@@ -133,7 +133,9 @@ fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result
         save_json(config, &layout.config())?;
     } else {
         folder.clear(&[])?;
+        folder.clear_temporaries_under(&layout.rule_encoders())?;
     }
+    folder.clear_temporaries_under(&layout.checkpoint_dir())?;
     save_json(&inputs.normaliser, &layout.normaliser())?;
     let snapshots = epoch_snapshots(out);
     std::fs::create_dir_all(&snapshots)
@@ -174,6 +176,14 @@ pub fn pretrain(
 ) -> Result<PretrainReport> {
     let mut notices = Vec::new();
     let labels_dir = check_labels(config, paths, &mut notices)?;
+    let narrows = !config.model.sensors.is_empty() && config.pretrain.method.learns_physics();
+    if config.pretrain.targets == PretrainTargets::SeenSensors && !narrows {
+        notices.push(
+            "pretrain.targets seen_sensors changes nothing here: it narrows the pseudo-labels of methods pim and \
+             pim+masked to the sensors of model.sensors"
+                .into(),
+        );
+    }
     if PretrainFolder::new(&paths.out).run_record().is_file()
         && let Some(report) = finished_report(config, &paths.out, read_resume_state(config, &paths.out)?.as_ref())?
     {

@@ -64,8 +64,8 @@ pub(super) fn save_epoch(
     Ok(())
 }
 
-/// Once a run is finished (`run.json` written), its last epoch's network and optimiser are
-/// of no further use: a rerun reads only the history. The optimiser's file is also the one
+/// Once a run has kept its checkpoints (just before `run.json`), its last epoch's network
+/// and optimiser are of no further use: a rerun reads only the history. The optimiser's file is also the one
 /// artefact whose bytes vary between identical runs (Burn writes its tensors in hash-map
 /// order).
 pub(super) fn drop_resume_weights(out: &Path, epoch: usize) -> Result<()> {
