@@ -4,11 +4,11 @@
 # count, measured in one run, interleaved (burn, torch, burn, torch, ...), median of the
 # rounds, at 1 thread and at every core. Also prints the baselines' training windows/s.
 #
-#   scripts/bench_train.sh [rounds]      (needs: pip install torch; default 5 rounds)
+#   scripts/bench_train.sh [rounds]      (needs a CPU-only PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu; default 5 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-python3 -c "import torch" 2>/dev/null || { echo "PyTorch is missing: pip install torch" >&2; exit 1; }
+python3 -c "import torch" 2>/dev/null || { echo "PyTorch is missing: pip install torch --index-url https://download.pytorch.org/whl/cpu" >&2; exit 1; }
 cargo bench --bench train --no-run >/dev/null 2>&1
 results=$(mktemp)
 for threads in 1 "$(nproc)"; do

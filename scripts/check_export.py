@@ -4,7 +4,7 @@ binary, export the fine-tuned run as safetensors, load it into the PyTorch modul
 (the one docs/export.md shows) with load_state_dict(strict=True), and compare its embeddings and
 class predictions with `pim embed` and `pim eval` on the same windows.
 
-    pip install torch safetensors numpy      (a CPU-only torch is enough)
+    pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install safetensors numpy
     python3 scripts/check_export.py [--pim target/release/pim]
 
 Prints the largest absolute difference of the embeddings and how many test predictions

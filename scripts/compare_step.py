@@ -5,7 +5,7 @@ training windows of the bundled sample with their pseudo-label bins, pim's gradi
 its weights after one Adam step, dropout off), repeats the step in PyTorch, and prints, per
 parameter, the largest absolute difference of the gradients and of the updated weights.
 
-    pip install torch safetensors
+    pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install safetensors
     scripts/compare_step.py
 """
 import pathlib
