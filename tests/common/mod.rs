@@ -36,6 +36,13 @@ pub fn pseudo_label(config: &Path, data: &Path, out: &Path) -> Command {
     command
 }
 
+/// The tiny fixture's pseudo-labels, made in `dir/labels`.
+pub fn labels_tiny(dir: &Path) -> PathBuf {
+    let labels = dir.join("labels");
+    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
+    labels
+}
+
 /// `pim pretrain --epochs 1` of the tiny fixture's `labels` into `out`; add the rest.
 pub fn pretrain_tiny(labels: &Path, out: &Path) -> Command {
     let mut command = pim();

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::common::{fixture, pretrain_tiny, pseudo_label};
+use crate::common::{labels_tiny, pretrain_tiny};
 use crate::unless_required;
 
 /// Why this test cannot run here, if it cannot: pim's own answer to `--backend gpu`.
@@ -22,8 +22,7 @@ pub fn missing() -> Option<String> {
 
 pub fn one_pretraining_epoch() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = dir.path().join("labels");
-    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
+    let labels = labels_tiny(dir.path());
     let run = dir.path().join("gpu-run");
     let output = pretrain_tiny(&labels, &run)
         .env("CUBECL_AUTOTUNE_LEVEL", "minimal")

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::common::{copy_dir, fixture, pim, pretrain_tiny, pseudo_label};
+use crate::common::{copy_dir, fixture, labels_tiny, pim, pretrain_tiny};
 
 /// The tiny fixture with `columns` of every file raised by 1 (DSADS text: 45 columns,
 /// five sensors of nine, torso first).
@@ -48,8 +48,7 @@ fn embed(run: &Path, data: &Path, out: &Path) -> Vec<u8> {
 #[test]
 fn a_one_device_encoder_reads_only_its_sensor_and_learns_the_physics_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = dir.path().join("labels");
-    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
+    let labels = labels_tiny(dir.path());
 
     let own = dir.path().join("torso-own");
     pretrain_tiny(&labels, &own).args(["-q", "--sensors", "torso", "--targets", "seen_sensors"]).assert().success();

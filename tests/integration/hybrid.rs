@@ -5,13 +5,12 @@ use std::fs;
 
 use safetensors::SafeTensors;
 
-use crate::common::{finetune, fixture, pim, pretrain_tiny, pseudo_label, read_csv};
+use crate::common::{finetune, fixture, labels_tiny, pim, pretrain_tiny, read_csv};
 
 #[test]
 fn the_hybrid_trains_heads_and_decoder_on_one_encoder_and_hands_it_on() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = dir.path().join("labels");
-    pseudo_label(&fixture("dsads-tiny.json"), &fixture("dsads-tiny"), &labels).assert().success();
+    let labels = labels_tiny(dir.path());
     let run = dir.path().join("hybrid");
     pretrain_tiny(&labels, &run).args(["-q", "--method", "pim+masked"]).assert().success();
 
