@@ -158,10 +158,9 @@ impl std::str::FromStr for FinetuneFrom {
     fn from_str(text: &str) -> std::result::Result<Self, String> {
         match text {
             "scratch" => Ok(FinetuneFrom::Scratch),
-            method => method
-                .parse()
-                .map(FinetuneFrom::Pretrained)
-                .map_err(|_| format!("{text:?} is neither a pre-training method (pim, masked, transform) nor scratch")),
+            method => method.parse().map(FinetuneFrom::Pretrained).map_err(|_| {
+                format!("{text:?} is neither a pre-training method (pim, masked, transform, pim+masked) nor scratch")
+            }),
         }
     }
 }

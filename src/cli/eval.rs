@@ -23,7 +23,7 @@ pub struct EvalArgs {
     /// A dataset pim knows: evaluates runs/<name>/finetune-<from>-<shots>shots-seed<seed>.
     #[arg(long, conflicts_with = "run")]
     pub dataset: Option<String>,
-    /// With --dataset: the fine-tuning run's start (pim, masked, transform, scratch; default
+    /// With --dataset: the fine-tuning run's start (pim, masked, transform, pim+masked, scratch; default
     /// the preset's pretrain.method).
     #[arg(long, requires = "dataset")]
     pub from: Option<FinetuneFrom>,

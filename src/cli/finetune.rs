@@ -34,7 +34,7 @@ pub struct FinetuneArgs {
     /// train from scratch (with --dataset, see --from).
     #[arg(long, conflicts_with = "from")]
     pub init: Option<PathBuf>,
-    /// With --dataset: start from runs/<name>/pretrain-<METHOD> (pim, masked, transform), or
+    /// With --dataset: start from runs/<name>/pretrain-<METHOD> (pim, masked, transform, pim+masked), or
     /// from `scratch`; default pretrain.method of the config.
     #[arg(long)]
     pub from: Option<FinetuneFrom>,

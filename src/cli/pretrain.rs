@@ -31,8 +31,9 @@ pub struct PretrainArgs {
     /// (with --dataset: runs/<name>/pretrain-<method>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Pre-training method: pim (physics pseudo-labels), masked (masked reconstruction) or
-    /// transform (transformation discrimination) (overrides pretrain.method).
+    /// Pre-training method: pim (physics pseudo-labels), masked (masked reconstruction),
+    /// transform (transformation discrimination) or pim+masked (both of the first two on one
+    /// encoder) (overrides pretrain.method).
     #[arg(long)]
     pub method: Option<PretrainMethod>,
     /// Pretext tasks of method pim, comma-separated (overrides pretrain.tasks), e.g. `speed,angle`.

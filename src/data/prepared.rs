@@ -180,7 +180,7 @@ pub fn prepare_windows(
     command: &[String],
     progress: &dyn Progress,
 ) -> Result<usize> {
-    let mut folder = RunFolder::open(out_dir)?;
+    let mut folder = RunFolder::open_own(out_dir)?;
     let bar = progress.bar("reading");
     let read = read_dataset(data_dir, dataset, &bar)?;
     bar.finish_and_clear();

@@ -269,15 +269,22 @@ impl Grid {
                 return bad(&format!("arms[{i}].tasks"), "is empty".into(), "name at least one task");
             }
             if let Some(root) = &arm.variant_of {
-                let is_main_root =
-                    spec.arms.iter().any(|a| &a.name == root && a.variant_of.is_none() && a.table == Table::Main);
+                let is_main_root = spec.arms.iter().any(|a| {
+                    &a.name == root && a.variant_of.is_none() && a.table == Table::Main && a.method == arm.method
+                });
                 if !is_main_root || root == &arm.name {
                     return bad(
                         &format!("arms[{i}].variant_of"),
-                        format!("names {root:?}, which is not another main-table arm without a variant_of"),
-                        "name the main arm this one is a variant of",
+                        format!(
+                            "names {root:?}, which is not another main-table arm of its method without a variant_of"
+                        ),
+                        "name the main arm of the same method this one is a variant of",
                     );
                 }
+            }
+            // The ablation table holds PIM's task subsets: another method's would be dropped.
+            if arm.table == Table::Ablation && arm.method != ArmMethod::Pim {
+                return bad(&format!("arms[{i}].table"), "is ablation on an arm not of method pim".into(), "use main");
             }
             let mut value = serde_json::to_value(&self.config).expect("a config serialises");
             merge(&mut value, &arm.overrides);
@@ -617,8 +624,25 @@ mod tests {
             "arms": [{"name": "v", "method": "pim", "variant_of": "nope"}]});
         let config: PimConfig =
             serde_json::from_str(&std::fs::read_to_string("tests/fixtures/dsads-tiny.json").unwrap()).unwrap();
-        let grid = Grid { spec: serde_json::from_value(spec).unwrap(), config, path: "g.json".into() };
+        let grid = Grid { spec: serde_json::from_value(spec).unwrap(), config: config.clone(), path: "g.json".into() };
         assert!(grid.check().unwrap_err().to_string().contains("variant_of"));
+        // A variant keeps its root's method, and only PIM arms go to the ablation table.
+        for (arms, field) in [
+            (
+                json!([{"name": "pim", "method": "pim"}, {"name": "h", "method": "pim+masked", "variant_of": "pim"}]),
+                "variant_of",
+            ),
+            (
+                json!([{"name": "pim", "method": "pim"}, {"name": "h", "method": "pim+masked", "table": "ablation"}]),
+                "table",
+            ),
+        ] {
+            let spec = json!({"config": "c.json", "seeds": [0], "shots": [1], "arms": arms});
+            let grid =
+                Grid { spec: serde_json::from_value(spec).unwrap(), config: config.clone(), path: "g.json".into() };
+            let error = grid.check().unwrap_err().to_string();
+            assert!(error.contains(&format!("arms[1].{field}")), "{error}");
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn pseudo_label(
     progress: &dyn Progress,
 ) -> Result<PseudoLabelReport> {
     let dataset = &config.dataset;
-    let mut folder = RunFolder::open(out_dir)?;
+    let mut folder = RunFolder::open_own(out_dir)?;
     let mut notices = Vec::new();
     if dataset.pairs.is_empty() {
         notices.push(format!("dataset {} has no left/right sensor pairs: the symmetry task is dropped", dataset.name));

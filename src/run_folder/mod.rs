@@ -37,13 +37,20 @@ pub struct RunFolder {
 }
 
 impl RunFolder {
-    /// Create `dir` if needed, check it is writable, lock it (or say which process holds
-    /// it), and remove the temporary files a killed run left in it (not in its subfolders,
-    /// which may be other runs' folders). Nothing else changes yet: a run refused for its
-    /// inputs leaves a finished folder finished.
+    /// Create `dir` if needed, check it is writable, and lock it (or say which process holds
+    /// it), for a stage that adds files to a folder it does not own (`eval`, `embed`,
+    /// `export`, `inspect-labels`, `report`). Nothing in it changes yet.
     pub fn open(dir: &Path) -> Result<Self> {
         let outputs = StagedOutputs::new(dir)?;
-        let folder = RunFolder { _lock: RunLock::acquire(dir)?, outputs };
+        Ok(RunFolder { _lock: RunLock::acquire(dir)?, outputs })
+    }
+
+    /// [`RunFolder::open`] for the stage whose run folder `dir` is, which also removes the
+    /// temporary files (`*.tmp`) a killed run of it left there (not in subfolders, which
+    /// may be other runs' folders). A run refused for its inputs leaves a finished folder
+    /// finished.
+    pub fn open_own(dir: &Path) -> Result<Self> {
+        let folder = Self::open(dir)?;
         remove_temporaries(dir, false)?;
         Ok(folder)
     }
@@ -472,7 +479,7 @@ mod tests {
         fs::create_dir(&nested).unwrap();
         fs::write(nested.join("y.tmp"), "another run's, being written").unwrap();
 
-        let second = RunFolder::open(dir.path()).unwrap();
+        let second = RunFolder::open_own(dir.path()).unwrap();
         assert!(require_finished(dir.path(), "pretrain", "").is_ok(), "opening changed the finished folder");
         assert!(!torn.exists(), "a killed run's temporary outlived the open");
         assert!(nested.join("y.tmp").exists(), "opening a folder swept a temporary of a folder inside it");

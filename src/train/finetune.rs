@@ -147,7 +147,7 @@ pub fn finetune(
 ) -> Result<FinetuneReport> {
     let created = !paths.out.exists();
     // Locked first: a run that fails cleans up only a folder it created and holds.
-    let folder = RunFolder::open(&paths.out)?;
+    let folder = RunFolder::open_own(&paths.out)?;
     match finetune_into(config, paths, backend, &folder, progress) {
         Ok(report) => {
             folder.finish(&run_record(config, paths, backend, &report))?;

@@ -212,7 +212,10 @@ fn baselines_pretrain_without_labels_and_pim_asks_for_them() {
         assert_eq!(config["pretrain"]["method"], method);
     }
     pretrain("pim", &dir.path().join("pim")).assert().failure().stderr(contains("--labels"));
-    pretrain("physics", &dir.path().join("x")).assert().code(2).stderr(contains("pim, masked, transform or pim+masked"));
+    pretrain("physics", &dir.path().join("x"))
+        .assert()
+        .code(2)
+        .stderr(contains("pim, masked, transform or pim+masked"));
 }
 
 /// `pim grid` on the bundled sample with the two folds of `grid-folds.json`.

@@ -121,7 +121,7 @@ struct Inputs {
 /// run kept), and write the config and normaliser. Called once the inputs are good, so a
 /// run refused for its inputs leaves the folder as it was.
 fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result<(RunFolder, Option<ResumeState>)> {
-    let folder = RunFolder::open(out)?;
+    let folder = RunFolder::open_own(out)?;
     // Read under the lock: another pim may have trained into the folder meanwhile.
     let resume = read_resume_state(config, out)?;
     let layout = PretrainFolder::new(out);
