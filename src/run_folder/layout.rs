@@ -205,6 +205,13 @@ pub fn exported_model(run: &Path) -> PathBuf {
     run.join("model.safetensors")
 }
 
+/// What `pim embed` and `pim export` leave in a run folder by default: a new run in that
+/// folder removes them, as they hand on the earlier run's model.
+pub fn hand_offs(run: &Path) -> [PathBuf; 3] {
+    let (npy, csv) = embeddings(run);
+    [exported_model(run), npy, csv]
+}
+
 /// `pim inspect-labels`' files in its `--out` folder: the table and the figure.
 pub fn label_information(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("label_information.csv"), dir.join("label_distributions.svg"))

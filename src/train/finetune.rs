@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::metrics::ConfusionMatrix;
 use crate::model::{Classifier, Encoder, cross_entropy};
 use crate::progress::Progress;
-use crate::run_folder::layout::{FinetuneFolder, Layout, PretrainFolder};
+use crate::run_folder::layout::{FinetuneFolder, Layout, PretrainFolder, hand_offs};
 use crate::run_folder::{RunFolder, RunRecord, require_finished};
 use crate::run_folder::{load_json, save_json, save_text};
 
@@ -202,7 +202,8 @@ fn finetune_into(
         ((0..drawn.len()).collect(), (drawn.len()..set.len()).collect());
     // No output of an earlier run left beside this one's.
     let out = FinetuneFolder::new(&paths.out);
-    folder.clear(&[out.model(), out.results(), out.predictions(), out.validation()])?;
+    let earlier = [out.model(), out.results(), out.predictions(), out.validation()];
+    folder.clear(&[&earlier[..], &hand_offs(&paths.out)].concat())?;
     save_json(config, &out.config())?;
     save_json(&normaliser, &out.normaliser())?;
     write_shots(&out.shots(), &set, &drawn, config)?;

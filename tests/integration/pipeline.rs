@@ -130,13 +130,16 @@ fn chain_writes_every_artefact_and_scores_the_test_subjects() {
     assert_eq!((record["stage"].as_str(), record["seed"].as_u64()), (Some("finetune"), Some(3)));
     assert_eq!(json(&run.join("run.json"))["stage"], "pretrain");
 
-    // Rerun at another seed into the evaluated folder: seed 3's scores must not stay
-    // beside seed 4's model.
+    // Rerun at another seed into the evaluated and exported folder: seed 3's scores and
+    // hand-off must not stay beside seed 4's model.
+    pim().args(["-q", "export", "--run"]).arg(&tuned).assert().success();
+    assert!(tuned.join("model.safetensors").exists());
     finetune(&dsads_config(), &sample(), Some(&run.join("encoder.bpk")), &tuned)
         .args(["--shots", "2", "--seed", "4", "--epochs", "1", "-q"])
         .assert()
         .success();
     assert!(!tuned.join("results.json").exists() && !tuned.join("predictions.csv").exists(), "stale scores left");
+    assert!(!tuned.join("model.safetensors").exists(), "the earlier run's export was left");
 }
 
 #[test]
@@ -837,8 +840,10 @@ fn a_fresh_start_in_a_finished_folder_keeps_nothing_of_the_earlier_run() {
     let labels = labels(dir.path());
     let run = dir.path().join("run");
     pretrain(&labels, &run, 3).arg("-q").assert().success();
+    pim().args(["-q", "embed", "--run"]).arg(&run).arg("--windows").arg(&labels).assert().success();
     fs::remove_dir_all(run.join("checkpoint")).unwrap();
     pretrain(&labels, &run, 1).arg("-q").assert().success();
+    assert!(!run.join("embeddings.npy").exists(), "the earlier run's embeddings were left");
     let kept: std::collections::BTreeMap<String, usize> =
         serde_json::from_slice(&fs::read(run.join("checkpoints.json")).unwrap()).unwrap();
     assert!(kept.values().all(|&epoch| epoch == 1), "{kept:?}");

@@ -45,7 +45,7 @@ use crate::data::transform::{Transformation, WindowShape};
 use crate::error::{Error, Result};
 use crate::model::{PretextTop, PretrainModel};
 use crate::progress::Progress;
-use crate::run_folder::layout::{LabelsFolder, Layout, PretrainFolder};
+use crate::run_folder::layout::{LabelsFolder, Layout, PretrainFolder, hand_offs};
 use crate::run_folder::{RunFolder, RunRecord, exit_here_if_asked, require_finished};
 use crate::run_folder::{load_json, save_json};
 
@@ -128,7 +128,8 @@ fn prepare_run_folder(config: &PimConfig, out: &Path, inputs: &Inputs) -> Result
     if resume.is_none() {
         // A fresh start: what an earlier run kept is not this run's (checkpoints.json would
         // otherwise vouch for it at the end).
-        folder.clear(&[layout.checkpoints(), layout.encoder(), layout.pretrain_model(), layout.tasks()])?;
+        let earlier = [layout.checkpoints(), layout.encoder(), layout.pretrain_model(), layout.tasks()];
+        folder.clear(&[&earlier[..], &hand_offs(out)].concat())?;
         remove_folder(&layout.rule_encoders())?;
         save_json(config, &layout.config())?;
     } else {
