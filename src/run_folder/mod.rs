@@ -132,7 +132,8 @@ fn remove_temporaries(dir: &Path, recursive: bool) -> Result<()> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", dir, "check the folder is readable", e))?;
-        let (path, kind) = (entry.path(), entry.file_type().map_err(|e| Error::io("list", dir, "", e))?);
+        let kind = entry.file_type().map_err(|e| Error::io("list", dir, "check the folder is readable", e))?;
+        let path = entry.path();
         if kind.is_dir() {
             if recursive {
                 remove_temporaries(&path, true)?;
