@@ -178,19 +178,25 @@ impl FinetuneFrom {
     /// `config`'s sensors, which must exist.
     pub fn run_dir(self, preset: &Preset, config: &PimConfig) -> Result<Option<PathBuf>> {
         let FinetuneFrom::Pretrained(method) = self else { return Ok(None) };
-        let dir = preset.run_dir(&pretrain_stage(method, config));
-        if !dir.is_dir() {
-            let sensors = &config.model.sensors;
-            let sensors = if sensors.is_empty() { String::new() } else { format!(" --sensors {}", sensors.join(",")) };
-            let fix = format!(
-                "run `pim pretrain --dataset {} --method {}{sensors}` first, or pass --from scratch",
-                preset.name,
-                method.name()
-            );
-            return Err(Error::bad_dataset(dir, "does not exist", fix));
-        }
-        Ok(Some(dir))
+        pretrain_run(preset, method, config, "pass --from scratch").map(Some)
     }
+}
+
+/// The preset's run folder of `pim pretrain --method METHOD` for an encoder of `config`'s
+/// sensors, or an error saying how to make it, or `otherwise`.
+pub fn pretrain_run(preset: &Preset, method: PretrainMethod, config: &PimConfig, otherwise: &str) -> Result<PathBuf> {
+    let dir = preset.run_dir(&pretrain_stage(method, config));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let sensors = &config.model.sensors;
+    let sensors = if sensors.is_empty() { String::new() } else { format!(" --sensors {}", sensors.join(",")) };
+    let fix = format!(
+        "run `pim pretrain --dataset {} --method {}{sensors}` first, or {otherwise}",
+        preset.name,
+        method.name()
+    );
+    Err(Error::bad_dataset(dir, "does not exist", fix))
 }
 
 /// The run folder of `pim finetune` under `runs/<name>/`: `from` is a method or `scratch`,

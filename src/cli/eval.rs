@@ -50,9 +50,8 @@ pub fn run_eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let run = match (&args.run, preset) {
         (Some(run), _) => run.clone(),
         (None, Some(preset)) => {
-            let config = preset.config();
+            let mut config = preset.config();
             let start = args.from.unwrap_or(FinetuneFrom::Pretrained(config.pretrain.method));
-            let mut config = config;
             config.finetune.shots = args.shots.unwrap_or(config.finetune.shots);
             config.seed = args.seed.unwrap_or(config.seed);
             config.model.sensors = args.sensors.clone().unwrap_or_default();

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::DataArgs;
-use super::dataset::pretrain_stage;
+use super::dataset::pretrain_run;
 use super::progress::StderrProgress;
 use crate::config::PretrainMethod;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::eval::export::{embed, export};
 use crate::presets::{self, Preset};
 use crate::run_folder::layout::{embeddings, exported_model};
@@ -41,14 +41,7 @@ impl RunChoice {
         let mut config = preset.config();
         config.model.sensors = self.sensors.clone().unwrap_or_default();
         let method = self.method.unwrap_or(config.pretrain.method);
-        let run = preset.run_dir(&pretrain_stage(method, &config));
-        if !run.is_dir() {
-            let sensors = self.sensors.as_ref().map(|s| format!(" --sensors {}", s.join(","))).unwrap_or_default();
-            let fix =
-                format!("run `pim pretrain --dataset {name} --method {}{sensors}` first, or pass --run", method.name());
-            return Err(Error::bad_dataset(run, "does not exist", fix));
-        }
-        Ok((run, Some(preset)))
+        Ok((pretrain_run(preset, method, &config, "pass --run")?, Some(preset)))
     }
 }
 

@@ -24,15 +24,14 @@ impl ChannelLayout {
     /// The layout of the encoder's input when it reads only the sensors named `seen`
     /// (every sensor where `seen` is empty), in the dataset's order, rows from 0.
     pub fn seen(config: &DatasetConfig, seen: &[String]) -> Self {
-        Self::of(config.sensors.iter().filter(|s| seen.is_empty() || seen.contains(&s.name)))
+        Self::of(config.sensors.iter().filter(|s| is_seen(s, seen)))
     }
 
     /// The rows of [`ChannelLayout::new`] that [`ChannelLayout::seen`] keeps, in order.
     pub fn seen_rows(config: &DatasetConfig, seen: &[String]) -> Vec<usize> {
         let all = Self::new(config);
         let mut rows = Vec::new();
-        for (sensor, _) in config.sensors.iter().enumerate().filter(|(_, s)| seen.is_empty() || seen.contains(&s.name))
-        {
+        for (sensor, _) in config.sensors.iter().enumerate().filter(|(_, s)| is_seen(s, seen)) {
             rows.extend(Modality::ALL.into_iter().filter_map(|m| all.rows(sensor, m)).flatten());
         }
         rows
@@ -68,6 +67,12 @@ impl ChannelLayout {
     pub fn rows(&self, sensor: usize, modality: Modality) -> Option<[usize; 3]> {
         self.sensors[sensor][modality as usize]
     }
+}
+
+/// Whether an encoder that reads the sensors named `seen` (every sensor where it is empty)
+/// reads `sensor`.
+fn is_seen(sensor: &SensorConfig, seen: &[String]) -> bool {
+    seen.is_empty() || seen.contains(&sensor.name)
 }
 
 /// Contiguous samples of one subject and one activity.
